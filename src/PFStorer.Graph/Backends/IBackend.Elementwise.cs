@@ -1,0 +1,20 @@
+namespace PFStorer.Graph.Backends;
+
+public enum UnaryOp : byte { SiLU, ReLU, Gelu }   // Gelu is the exact erf form
+public enum BinaryOp : byte { Add, Sub, Mul }
+
+public partial interface IBackend
+{
+    void Unary(UnaryOp op, Tensor x, Tensor y);
+    void UnaryBackward(UnaryOp op, Tensor x, Tensor dy, Tensor dx);
+
+    /// <summary>GEGLU: x [..., 2N] split into value (first N) and gate (last N); y = value·GELU(gate).</summary>
+    void Geglu(Tensor x, Tensor y);
+    void GegluBackward(Tensor x, Tensor dy, Tensor dx);
+
+    /// <summary>y = a op b with numpy broadcasting (right-aligned); y has the broadcast shape. y may alias a (in-place).</summary>
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+
+    /// <summary>y = alpha·x + beta (y may alias x).</summary>
+    void Affine(Tensor x, float alpha, float beta, Tensor y);
+}

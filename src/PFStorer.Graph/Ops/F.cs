@@ -1,0 +1,106 @@
+using PFStorer.Graph.Autograd;
+using PFStorer.Graph.Backends;
+using PFStorer.Kernels;
+
+namespace PFStorer.Graph;
+
+/// <summary>
+/// The differentiable operations. Each one allocates its outputs from the device pool, runs the backend forward and,
+/// when an input requires grad (and grad mode is on), records a tape node whose backward computes only the gradients
+/// that some input needs. Callers own (and dispose) every returned tensor. Split by op family across partial files.
+/// </summary>
+public static partial class F
+{
+    /// <summary>A contiguous handle on x (shared when already contiguous); dispose it.</summary>
+    internal static Tensor Contig(Tensor x) => x.IsContiguous ? x.Share() : x.Contiguous();
+
+    internal static Tensor EmptyLike(Tensor x) => Tensor.Empty(x.Shape, DType.F32, x.Device);
+
+    internal static Tensor Empty(Tensor like, params int[] shape) => Tensor.Empty(shape, DType.F32, like.Device);
+
+    internal static Tensor Scratch(Tensor like, ReadOnlySpan<int> shape) => Tensor.Empty(shape, DType.F32, like.Device);
+
+    internal static bool Needs(Tensor? t) => t is { RequiresGrad: true };
+
+    internal static void CheckSameDevice(params Tensor?[] ts)
+    {
+        Device? d = null;
+        foreach (var t in ts)
+        {
+            if (t == null) continue;
+            if (d == null) d = t.Device;
+            else if (t.Device != d) throw new ArgumentException($"tensors on different devices: {d} and {t.Device}");
+        }
+    }
+
+    internal static Tensor[] NonNull(params Tensor?[] ts) => ts.Where(t => t != null).ToArray()!;
+
+    /// <summary>Autograd-aware reshape (a view when x is contiguous).</summary>
+    public static Tensor Reshape(Tensor x, params int[] shape)
+    {
+        using var c = Contig(x);
+        var y = c.View(shape);
+        if (Tape.ShouldRecord([x]))
+        {
+            var inShape = x.ShapeArray();
+            Tape.Record("reshape", [x], [y], g =>
+            {
+                using var gc = Contig(g[0]!);
+                return [gc.View(inShape)];
+            });
+        }
+        return y;
+    }
+
+    /// <summary>Autograd-aware permutation; the result is a contiguous copy.</summary>
+    public static Tensor Permute(Tensor x, params int[] dims)
+    {
+        using var view = x.Permute(dims);
+        var y = view.Contiguous();
+        if (Tape.ShouldRecord([x]))
+        {
+            var inverse = new int[dims.Length];
+            for (int i = 0; i < dims.Length; i++) inverse[dims[i] < 0 ? dims[i] + dims.Length : dims[i]] = i;
+            Tape.Record("permute", [x], [y], g =>
+            {
+                using var back = g[0]!.Permute(inverse);
+                return [back.Contiguous()];
+            });
+        }
+        return y;
+    }
+
+    /// <summary>Autograd-aware slice as a contiguous copy.</summary>
+    public static Tensor Slice(Tensor x, int dim, int start, int length)
+    {
+        if (dim < 0) dim += x.Rank;
+        using var view = x.Slice(dim, start, length);
+        var y = view.Contiguous();
+        if (Tape.ShouldRecord([x]))
+        {
+            var inShape = x.ShapeArray();
+            Tape.Record("slice", [x], [y], g =>
+            {
+                var dx = Tensor.Zeros(inShape, DType.F32, g[0]!.Device);
+                using var dst = dx.Slice(dim, start, length);
+                CopyInto(g[0]!, dst);
+                return [dx];
+            });
+        }
+        return y;
+    }
+
+    /// <summary>Copies src into a (possibly strided) destination view of the same shape.</summary>
+    internal static void CopyInto(Tensor src, Tensor dstView)
+    {
+        if (dstView.IsContiguous) { src.Backend.Copy(src, dstView); return; }
+        // Backends write contiguous destinations; strided destinations go through Concat-free scatter: copy per leading index.
+        if (dstView.Rank == 0) throw new InvalidOperationException("strided scalar destination");
+        for (int i = 0; i < dstView.Dim(0); i++)
+        {
+            using var s = src.Slice(0, i, 1);
+            using var d = dstView.Slice(0, i, 1);
+            CopyInto(s, d);
+        }
+    }
+}

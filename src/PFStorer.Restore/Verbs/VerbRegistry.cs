@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace PFStorer.Restore;
+
+internal static class VerbRegistry
+{
+    public static IEnumerable<Command> All() =>
+    [
+        InfoVerb.Create(),
+    ];
+}
