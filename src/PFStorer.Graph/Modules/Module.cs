@@ -1,0 +1,49 @@
+namespace PFStorer.Graph.Modules;
+
+/// <summary>
+/// Base of every network block. Children and parameters are registered under their upstream names
+/// (e.g. "in_layers.2", "transformer_blocks.0"), so a module's parameter paths equal the checkpoint keys below
+/// the component's prefix.
+/// </summary>
+public abstract class Module : IDisposable
+{
+    private readonly List<(string Name, Parameter Param)> _parameters = [];
+    private readonly List<(string Name, Module Child)> _children = [];
+
+    protected Parameter Param(string name, params int[] shape) => Register(name, shape, trainable: false);
+
+    protected Parameter TrainableParam(string name, params int[] shape) => Register(name, shape, trainable: true);
+
+    private Parameter Register(string name, int[] shape, bool trainable)
+    {
+        var p = new Parameter(name, shape, trainable);
+        _parameters.Add((name, p));
+        return p;
+    }
+
+    protected T Child<T>(string name, T child) where T : Module
+    {
+        _children.Add((name, child));
+        return child;
+    }
+
+    /// <summary>Every parameter below this module with its dotted path, in registration order.</summary>
+    public IEnumerable<(string Path, Parameter Param)> NamedParameters(string prefix = "")
+    {
+        foreach (var (name, p) in _parameters) yield return (prefix + name, p);
+        foreach (var (name, child) in _children)
+            foreach (var item in child.NamedParameters(prefix + name + "."))
+                yield return item;
+    }
+
+    public IEnumerable<Parameter> TrainableParameters() => NamedParameters().Select(p => p.Param).Where(p => p.Trainable);
+
+    public long ParameterCount() => NamedParameters().Sum(p => p.Param.Numel);
+
+    public virtual void Dispose()
+    {
+        foreach (var (_, p) in _parameters) p.Dispose();
+        foreach (var (_, c) in _children) c.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
