@@ -1,0 +1,12 @@
+using System.Reflection;
+
+namespace PFStorer.Kernels.Tests;
+
+/// <summary>Locates tests/fixtures (path baked in at build time, overridable with PFSTORER_FIXTURES).</summary>
+internal static class Fixtures
+{
+    public static string Dir { get; } = Environment.GetEnvironmentVariable("PFSTORER_FIXTURES")
+        ?? typeof(Fixtures).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "FixturesDir").Value!;
+
+    public static string Path(params string[] parts) => System.IO.Path.Combine([Dir, .. parts]);
+}
