@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace PFStorer.Kernels.Tests;
+namespace PFStorer.Tests;
 
 /// <summary>Locates tests/fixtures (path baked in at build time, overridable with PFSTORER_FIXTURES).</summary>
 internal static class Fixtures
