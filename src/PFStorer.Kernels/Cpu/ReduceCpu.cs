@@ -4,7 +4,7 @@ namespace PFStorer.Kernels.Cpu;
 
 /// <summary>
 /// Reductions over the middle axis of x viewed as [outer, n, inner] (the reduced dim with everything before and after
-/// it flattened), their adjoints, and the broadcast-undo sum used for gradients of broadcast operands.
+/// it flattened) and their adjoints.
 /// </summary>
 public static unsafe class ReduceCpu
 {
@@ -104,48 +104,6 @@ public static unsafe class ReduceCpu
             if ((uint)k >= (uint)n) throw new ArgumentException($"max backward: argIndex {k} outside [0, {n})");
             dx[(int)((oi / inner * n + k) * inner + oi % inner)] = dy[(int)oi];
         }
-    }
-
-    /// <summary>
-    /// Sums <paramref name="source"/> (shape <paramref name="sourceShape"/>) down to <paramref name="targetShape"/>, which
-    /// broadcasts to it under numpy rules (right-aligned, missing or size-1 dims are summed over).
-    /// </summary>
-    public static void SumToShape(ReadOnlySpan<float> source, ReadOnlySpan<int> sourceShape, Span<float> destination, ReadOnlySpan<int> targetShape)
-    {
-        int r = sourceShape.Length;
-        if (targetShape.Length > r) throw new ArgumentException($"sum to shape: target rank {targetShape.Length} exceeds source rank {r}");
-        long n = 1;
-        foreach (int d in sourceShape) n *= d;
-        if (n != source.Length) throw new ArgumentException($"sum to shape: source has {source.Length} elements, shape says {n}");
-        var target = new int[r];
-        for (int d = 0; d < r; d++)
-        {
-            int k = d - (r - targetShape.Length);
-            target[d] = k < 0 ? 1 : targetShape[k];
-            if (target[d] != sourceShape[d] && target[d] != 1)
-                throw new ArgumentException($"sum to shape: [{string.Join(',', targetShape.ToArray())}] does not broadcast to [{string.Join(',', sourceShape.ToArray())}]");
-        }
-        long m = 1;
-        foreach (int d in target) m *= d;
-        if (m != destination.Length) throw new ArgumentException($"sum to shape: destination has {destination.Length} elements, target shape needs {m}");
-
-        // Reduce one summed dim at a time, innermost first, ping-ponging through scratch; each step is a plain Sum.
-        var shape = sourceShape.ToArray();
-        float[]? current = null;
-        ReadOnlySpan<float> from = source;
-        for (int d = r - 1; d >= 0; d--)
-        {
-            if (shape[d] == target[d]) continue;
-            long outer = 1, inner = 1;
-            for (int i = 0; i < d; i++) outer *= shape[i];
-            for (int i = d + 1; i < r; i++) inner *= shape[i];
-            var next = new float[outer * inner];
-            Sum(from, next, outer, shape[d], inner, 1f);
-            shape[d] = 1;
-            current = next;
-            from = current;
-        }
-        from.CopyTo(destination);
     }
 
     private static void Check(int xLen, int yLen, long outer, int n, long inner, string op)
