@@ -95,8 +95,11 @@ internal sealed record AttentionCase(int Batch, int QueryLength, int KeyLength, 
                     {
                         double p = Math.Exp(s[j] - max) / sum;
                         for (int c = 0; c < dv; c++) o[(b * QueryLength + i) * wv + h * dv + c] += p * v[(b * KeyLength + j) * wv + h * dv + c];
-                        for (int n = 0; n < nk; n++)
-                            if (ProbKeys![b * nk + n] == j) probs[(b * QueryLength + i) * nk + n] += p / Heads;
+                    }
+                    for (int n = 0; n < nk; n++)
+                    {
+                        int key = ProbKeys![b * nk + n];
+                        if (key < visible) probs[(b * QueryLength + i) * nk + n] += Math.Exp(s[key] - max) / sum / Heads;
                     }
                 }
         return (o, lse, probs);
