@@ -41,8 +41,10 @@ public static unsafe class PngCodec
                 (int fmt, int channels) = (ihdr.ColorType, wide, trns) switch
                 {
                     (SpngNative.ColorGray, false, false) => (SpngNative.FmtG8, 1),
-                    (SpngNative.ColorGray or SpngNative.ColorGrayAlpha, false, _) => (SpngNative.FmtGa8, 2),
-                    (SpngNative.ColorGray or SpngNative.ColorGrayAlpha, true, _) => (SpngNative.FmtGa16, 2),
+                    (SpngNative.ColorGray, false, true) => (SpngNative.FmtGa8, 2),
+                    (SpngNative.ColorGray, true, _) => (SpngNative.FmtGa16, 2),
+                    // libspng 0.7 cannot convert gray+alpha to GA8/GA16, but its own layout (host-endian) is exactly that.
+                    (SpngNative.ColorGrayAlpha, _, _) => (SpngNative.FmtPng, 2),
                     (SpngNative.ColorRgb or SpngNative.ColorIndexed, false, false) => (SpngNative.FmtRgb8, 3),
                     (_, false, _) => (SpngNative.FmtRgba8, 4),
                     _ => (SpngNative.FmtRgba16, 4),
