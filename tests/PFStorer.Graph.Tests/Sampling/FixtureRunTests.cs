@@ -24,7 +24,7 @@ internal sealed class FixtureNoise(FixtureFile run, int steps) : INoiseSource
 /// tests/fixtures/sampling end to end on the tiny model (fp32 CPU, 4 respaced steps, supplied noise): every intermediate
 /// latent and the final images against upstream, max relative error ≤ 1e-4 (max |a − e| / max |e| per tensor).
 /// </summary>
-public sealed class FixtureRunTests(ITestOutputHelper output) : IClassFixture<FixtureRunTests.TinyRestorer>
+public sealed class FixtureRunTests(FixtureRunTests.TinyRestorer tiny, ITestOutputHelper output) : IClassFixture<FixtureRunTests.TinyRestorer>
 {
     private static readonly FixtureFile Run = new("sampling", "sampling.safetensors");
 
@@ -59,7 +59,7 @@ public sealed class FixtureRunTests(ITestOutputHelper output) : IClassFixture<Fi
     }
 
     [Fact]
-    public void EveryIntermediateAndTheFinalImagesMatchUpstream(TinyRestorer tiny)
+    public void EveryIntermediateAndTheFinalImagesMatchUpstream()
     {
         var settings = new RestoreSettings { Steps = 4, Cfg = 1, Prompt = "", DecoderWeight = 0.5f, TileSize = 64, ColorFix = ColorFixMode.None };
         using var lq = Run.Tensor("init_image");
@@ -96,7 +96,7 @@ public sealed class FixtureRunTests(ITestOutputHelper output) : IClassFixture<Fi
     }
 
     [Fact]
-    public void StructConditionIsRecomputedFromTheCleanLqLatentAtEachOriginalTimestep(TinyRestorer tiny)
+    public void StructConditionIsRecomputedFromTheCleanLqLatentAtEachOriginalTimestep()
     {
         var weights = tiny.Weights;
         using var zLq = Run.Tensor("init_latent");
