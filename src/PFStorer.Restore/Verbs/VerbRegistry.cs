@@ -7,5 +7,7 @@ internal static class VerbRegistry
     public static IEnumerable<Command> All() =>
     [
         InfoVerb.Create(),
+        DegradeVerb.Create(),
+        MetricsVerb.Create(),
     ];
 }
