@@ -7,5 +7,8 @@ internal static class VerbRegistry
     public static IEnumerable<Command> All() =>
     [
         InfoVerb.Create(),
+        RestoreVerb.Create(),
+        DegradeVerb.Create(),
+        MetricsVerb.Create(),
     ];
 }
