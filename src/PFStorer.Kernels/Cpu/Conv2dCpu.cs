@@ -127,9 +127,14 @@ public static unsafe class Conv2dCpu
             }
     }
 
-    /// <summary>Output rows per band: as many as fit <see cref="ColumnBudget"/>, at least one.</summary>
-    private static int BandRows(in Conv2dGeometry g) =>
-        (int)Math.Clamp(ColumnBudget / ((long)g.ColRows * g.OutWidth), 1, g.OutHeight);
+    /// <summary>Output rows per band: the fewest bands whose columns fit <see cref="ColumnBudget"/>, split evenly
+    /// (64 rows over a 45-row budget run as 32 + 32, not 45 + 19, so no band's GEMM is starved of columns).</summary>
+    private static int BandRows(in Conv2dGeometry g)
+    {
+        int fit = (int)Math.Clamp(ColumnBudget / ((long)g.ColRows * g.OutWidth), 1, g.OutHeight);
+        int bands = (g.OutHeight + fit - 1) / fit;
+        return (g.OutHeight + bands - 1) / bands;
+    }
 
     /// <summary>Below this many column elements im2col / col2im run on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 16;
