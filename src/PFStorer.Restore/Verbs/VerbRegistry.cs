@@ -7,5 +7,6 @@ internal static class VerbRegistry
     public static IEnumerable<Command> All() =>
     [
         InfoVerb.Create(),
+        WeightsVerb.Create(),
     ];
 }
