@@ -7,6 +7,7 @@ internal static class VerbRegistry
     public static IEnumerable<Command> All() =>
     [
         InfoVerb.Create(),
+        RestoreVerb.Create(),
         DegradeVerb.Create(),
         MetricsVerb.Create(),
     ];
