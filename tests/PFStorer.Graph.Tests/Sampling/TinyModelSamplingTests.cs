@@ -63,12 +63,12 @@ public sealed class TinyModelSamplingTests(FixtureRunTests.TinyRestorer tiny) : 
     [Fact]
     public void SameSeedGivesIdenticalBytesAndAnotherSeedDiffers()
     {
-        // 32×24 input: upscaled to 170×128, padded to 192×128, a 24×16 latent: tiled sampling from the q_sample start.
+        // 32×24 input, 8-pixel latent tiles: upscaled ×4 to 128×96, a 16×12 latent: tiled sampling from the q_sample start.
         var rng = Reference.NewRandom(out int seed);
         var pixels = new byte[24 * 32 * 3];
         rng.NextBytes(pixels);
         var input = Image.FromU8(pixels, 32, 24, 3);
-        var settings = new RestoreSettings { Steps = 2, Seed = 11 };
+        var settings = new RestoreSettings { Steps = 2, Seed = 11, TileSize = 8 };
         byte[] Run(RestoreSettings s) => tiny.Restorer.Restore(input, s).U8!;
         var a = Run(settings);
         Assert.Equal(128 * 96 * 3, a.Length);
