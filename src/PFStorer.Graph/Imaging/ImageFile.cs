@@ -6,7 +6,7 @@ public static class ImageFile
     /// <summary>Largest image accepted by default: 100 megapixels (a 10000×10000 photo; 400 MB as float RGBA).</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
-    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
+    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg"];
 
     public static Image Read(string path, long maxPixels = DefaultMaxPixels)
     {

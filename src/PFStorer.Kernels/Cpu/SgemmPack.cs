@@ -39,10 +39,9 @@ internal static unsafe class SgemmPack
         }
     }
 
-    /// <summary>op(B)[pc..pc+kc, jc..jc+nr] (nr ≤ NR) as one panel [kc][NR], columns beyond nr zeroed.</summary>
-    public static void PanelB(float* b, int ldb, bool trans, int pc, int kc, int jc, int nr, float* dst)
+    /// <summary>op(B)[pc..pc+kc, jc..jc+nr] (nr ≤ NR, the kernel's width) as one panel [kc][NR], columns beyond nr zeroed.</summary>
+    public static void PanelB(float* b, int ldb, bool trans, int pc, int kc, int jc, int nr, int NR, float* dst)
     {
-        const int NR = SgemmKernel.NR;
         if (!trans)
         {
             // B row-major [k, n]: one depth step is a contiguous run of NR columns.

@@ -8,5 +8,7 @@ internal static class VerbRegistry
     [
         InfoVerb.Create(),
         RestoreVerb.Create(),
+        DegradeVerb.Create(),
+        MetricsVerb.Create(),
     ];
 }
