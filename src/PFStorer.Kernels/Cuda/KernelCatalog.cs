@@ -27,12 +27,8 @@ public static class KernelCatalog
     {
         "elementwise" => [
             .. PerType(t => Ops(3, op => $"unary_fwd<{t}, {op}>")), .. PerType(t => Ops(3, op => $"unary_bwd<{t}, {op}>")),
-<<<<<<< HEAD
-            .. PerType(t => [$"geglu_fwd<{t}>", $"geglu_bwd<{t}>", $"affine<{t}>", $"sft_fwd<{t}>", $"sft_bwd<{t}>", $"leaky_relu_fwd<{t}>", $"leaky_relu_bwd<{t}>"]),
-=======
             .. PerType(t => [$"geglu_fwd<{t}>", $"geglu_bwd<{t}>", $"affine<{t}>", $"sft_fwd<{t}>", $"sft_bwd<{t}>",
                 $"leaky_relu_fwd<{t}>", $"leaky_relu_bwd<{t}>"]),
->>>>>>> cuda
             .. PerType(t => Ops(3, op => $"binary_same<{t}, {op}>")), .. PerType(t => Ops(3, op => $"binary_bcast<{t}, {op}>"))],
         "groupnorm" => [
             .. PerType(t => [$"groupnorm_fwd<{t}, false, false>", $"groupnorm_fwd<{t}, true, false>", $"groupnorm_fwd<{t}, false, true>"]),
