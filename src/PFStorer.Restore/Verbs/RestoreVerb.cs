@@ -65,8 +65,7 @@ internal static class RestoreVerb
         try { settings.Validate(); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
 
-        var problems = new List<string>();
-        var files = ImageInputs.Expand(parse.GetValue(Inputs)!, problems);
+        var (files, problems) = RestoreInputs.Expand(parse.GetValue(Inputs)!);
         foreach (var p in problems) Error(p);
         if (files.Count == 0) return Fail(2, "no input images");
         string outDir = Path.GetFullPath(parse.GetValue(Output)!);
