@@ -94,20 +94,26 @@ internal static class RestoreVerb
             var clock = Stopwatch.StartNew();
             int stepsDone = 0;
             var outputs = new HashSet<string>(StringComparer.Ordinal);
+            // A failure names the file in its message; the batch goes on.
+            void Failed(string file, string message)
+            {
+                Error(message);
+                outcomes.Add((file, Outcome.Failed, message));
+            }
             foreach (var file in files)
             {
                 if (cancel.IsCancellationRequested) break;
                 string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png");
                 string name = Path.GetFileName(file);
-                if (string.Equals(target, file, StringComparison.Ordinal))
-                { outcomes.Add((file, Outcome.Failed, "the output would replace the input; choose another --output folder")); Error($"{file}: the output would replace the input; choose another --output folder"); continue; }
-                if (!outputs.Add(target))
-                { outcomes.Add((file, Outcome.Failed, $"another input of this batch already writes {target}")); Error($"{file}: another input of this batch already writes {target}"); continue; }
+                string? refusal = string.Equals(target, file, StringComparison.Ordinal) ? "the output would replace the input; choose another --output folder"
+                    : !outputs.Add(target) ? $"another input of this batch already writes {target}" : null;
+                if (refusal != null) { Failed(file, $"{file}: {refusal}"); continue; }
                 if (File.Exists(target) && !parse.GetValue(Overwrite))
                 { outcomes.Add((file, Outcome.Skipped, "output exists (use --overwrite)")); Console.WriteLine($"{name}: skipped, {target} exists (use --overwrite to replace it)"); continue; }
                 try
                 {
                     var image = ImageFile.Read(file);
+                    Directory.CreateDirectory(outDir);
                     var imageClock = Stopwatch.StartNew();
                     int steps = 0;
                     var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel));
@@ -117,11 +123,10 @@ internal static class RestoreVerb
                     Console.WriteLine($"{name}: {image.Width}x{image.Height} → {restored.Width}x{restored.Height} in {imageClock.Elapsed.TotalSeconds:0.0} s ({rate:0.00} steps/s) → {target}");
                     outcomes.Add((file, Outcome.Restored, target));
                 }
-                catch (OperationCanceledException) { Error($"{name}: cancelled"); outcomes.Add((file, Outcome.Failed, "cancelled")); break; }
+                catch (OperationCanceledException) { Failed(file, $"{file}: cancelled"); break; }
                 catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException)
                 {
-                    Error(e is ImageFormatException ? e.Message : $"{file}: {e.Message}");
-                    outcomes.Add((file, Outcome.Failed, e.Message));
+                    Failed(file, e is ImageFormatException ? e.Message : $"{file}: {e.Message}");
                 }
             }
 
@@ -129,7 +134,7 @@ internal static class RestoreVerb
             int failed = outcomes.Count(o => o.Outcome == Outcome.Failed) + problems.Count;
             Console.WriteLine($"summary: {restoredCount} restored, {skipped} skipped, {failed} failed of {files.Count + problems.Count} inputs in {clock.Elapsed.TotalSeconds:0.0} s"
                 + (stepsDone > 0 ? $", {stepsDone / clock.Elapsed.TotalSeconds:0.00} steps/s" : ""));
-            foreach (var (file, _, detail) in outcomes.Where(o => o.Outcome == Outcome.Failed)) Console.WriteLine($"  failed: {file}: {detail}");
+            foreach (var (_, _, detail) in outcomes.Where(o => o.Outcome == Outcome.Failed)) Console.WriteLine($"  failed: {detail}");
             return failed > 0 || cancel.IsCancellationRequested ? 1 : 0;
         }
     }
