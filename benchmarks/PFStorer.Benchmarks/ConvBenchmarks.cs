@@ -13,7 +13,8 @@ public unsafe class ConvBenchmarks
         public Conv2dGeometry Geometry => new(Batch, Channels, Size, Size, OutChannels, Kernel, Kernel, Stride, Padding);
         /// <summary>Multiply-adds of the forward GEMM; the backward (dx and dW) does twice as many.</summary>
         public double Flops => 2.0 * Geometry.Batch * OutChannels * Geometry.ColCols * Geometry.ColRows;
-        public override string ToString() => $"[{Batch},{Channels},{Size},{Size}]→{OutChannels} k{Kernel} s{Stride}";
+        // BenchmarkDotNet truncates parameter text past 20 characters.
+        public override string ToString() => $"{Batch}x{Channels}x{Size}² →{OutChannels} k{Kernel}s{Stride}";
     }
 
     public static IEnumerable<ConvCase> Cases() => [new(1, 320, 64, 320, 3, 1, 1)];

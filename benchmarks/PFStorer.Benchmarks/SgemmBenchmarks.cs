@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using PFStorer.Kernels.Cpu;
 
@@ -6,7 +7,8 @@ namespace PFStorer.Benchmarks;
 
 /// <summary>
 /// The CPU SGEMM at a square size and at the UNet's largest projection shape (M = 64·64 tokens, N = 320 channels,
-/// K = 2880 = 320·3·3, i.e. a 3×3 conv as im2col GEMM) in all four transpositions.
+/// K = 2880 = 320·3·3, i.e. a 3×3 conv as im2col GEMM) in all four transpositions, with the 6×16 Vector256
+/// micro-kernel and, where AVX-512 is accelerated, the 6×32 Vector512 one.
 /// </summary>
 [Config(typeof(GflopsConfig))]
 public unsafe class SgemmBenchmarks
@@ -29,6 +31,12 @@ public unsafe class SgemmBenchmarks
     [ParamsSource(nameof(Cases))]
     public GemmCase Shape { get; set; } = null!;
 
+    public static IEnumerable<int> Widths() => Vector512.IsHardwareAccelerated ? [256, 512] : [256];
+
+    /// <summary>Vector width of the micro-kernel in bits.</summary>
+    [ParamsSource(nameof(Widths))]
+    public int Kernel { get; set; }
+
     private float* _a, _b, _c;
 
     [GlobalSetup]
@@ -43,8 +51,8 @@ public unsafe class SgemmBenchmarks
     public void Sgemm()
     {
         var s = Shape;
-        Kernels.Cpu.Sgemm.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1f,
-            _a, s.TransA ? s.M : s.K, _b, s.TransB ? s.K : s.N, 0f, _c, s.N);
+        Kernels.Cpu.Sgemm.Batched(Kernel == 512, 1, s.TransA, s.TransB, s.M, s.N, s.K, 1f,
+            _a, s.TransA ? s.M : s.K, 0, _b, s.TransB ? s.K : s.N, 0, 0f, _c, s.N, 0);
     }
 
     [GlobalCleanup]

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Imaging;
 using PFStorer.Training.Degradations;
 
@@ -31,11 +33,10 @@ internal static class DegradeVerb
 
     internal static int Run(string[] inputs, string outDir, DegradationLevel level, ulong seed)
     {
-        List<string> files;
-        try { files = ImageInputs.Expand(inputs); }
-        catch (FileNotFoundException e)
+        var (files, problems) = RestoreInputs.Expand(inputs);
+        if (problems.Count > 0)
         {
-            Console.Error.WriteLine($"degrade: {e.Message}");
+            foreach (var p in problems) Console.Error.WriteLine($"degrade: {p}");
             return 2;
         }
         string outFull = Path.GetFullPath(outDir);
@@ -45,6 +46,7 @@ internal static class DegradeVerb
             Console.Error.WriteLine($"degrade: {string.Join(" and ", byName)} would both be written as {byName.Key}.png");
             return 2;
         }
+        Directory.CreateDirectory(outFull);
         int failed = 0;
         foreach (var file in files)
         {
@@ -65,7 +67,7 @@ internal static class DegradeVerb
                 var degraded = Degradation.Apply(image, parameters);
                 string json = Sidecar(file, bytes, image, seed, parameters);
                 ImageFile.WritePng(png, degraded, new Dictionary<string, string> { ["pfstorer.degradation"] = json });
-                AtomicFile.WriteAllText(sidecar, json);
+                AtomicFile.Write(sidecar, stream => stream.Write(Encoding.UTF8.GetBytes(json)));
                 Console.WriteLine($"{Path.GetFileName(file)} → {png}");
             }
             catch (ImageFormatException e)

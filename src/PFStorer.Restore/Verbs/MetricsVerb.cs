@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Imaging;
 using PFStorer.Training.Metrics;
 using Spectre.Console;
@@ -38,11 +40,11 @@ internal static class MetricsVerb
                 Console.Error.WriteLine($"metrics: {dir}: no such folder");
                 return 2;
             }
-        var references = Directory.EnumerateFiles(referenceDir).Where(ImageInputs.IsImage)
+        var references = Directory.EnumerateFiles(referenceDir).Where(IsImage)
             .GroupBy(Path.GetFileNameWithoutExtension).ToDictionary(g => g.Key!, g => g.Order(StringComparer.Ordinal).First());
         var rows = new List<Row>();
         var problems = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(restoredDir).Where(ImageInputs.IsImage).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(restoredDir).Where(IsImage).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileNameWithoutExtension(file);
             if (!references.TryGetValue(name, out var refFile))
@@ -78,9 +80,11 @@ internal static class MetricsVerb
         foreach (var r in rows) table.AddRow(Markup.Escape(r.Name), $"{r.Psnr:F3}", $"{r.Ssim:F4}");
         table.AddEmptyRow().AddRow("[bold]mean[/]", $"[bold]{mean.Psnr:F3}[/]", $"[bold]{mean.Ssim:F4}[/]");
         AnsiConsole.Write(table);
-        if (jsonPath != null) AtomicFile.WriteAllText(jsonPath, ToJson(rows, mean, window));
+        if (jsonPath != null) AtomicFile.Write(jsonPath, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(rows, mean, window))));
         return problems.Count == 0 ? 0 : 1;
     }
+
+    private static bool IsImage(string path) => ImageFile.Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
     private static string ToJson(List<Row> rows, Row mean, SsimWindow window)
     {
