@@ -61,6 +61,31 @@ public sealed class AttentionTests
         c.AssertLse(lse.ToFloatArray(), expected.Lse);
     }
 
+    /// <summary>
+    /// Logits around ±100, beyond exp's f32 range (88.7): only a max-subtracted online softmax survives, and the running max
+    /// jumps between key blocks. The tolerance is 1e-4 because each f32 logit of magnitude 100 carries ~1e-5 rounding.
+    /// </summary>
+    [Fact]
+    public void Forward_LargeLogits_MatchFloat64Reference()
+    {
+        var rng = Reference.NewRandom(out int seed);
+        var c = AttentionCase.Draw(rng, seed, 1, 70, 150, 2, 16, 16, causal: false, KeyMaskKind.Random, probKeyCount: 2);
+        var (q, k, v) = c.DrawInputs(rng);
+        for (int i = 0; i < q.Length; i++) q[i] *= 30;
+        var expected = c.Expected(q, k, v);
+        using var qt = Reference.Tensor(q, 1, 70, 32);
+        using var kt = Reference.Tensor(k, 1, 150, 32);
+        using var vt = Reference.Tensor(v, 1, 150, 32);
+        using var mask = c.MaskTensor();
+        var (o, probs) = F.Attention(qt, kt, vt, c.Args(mask));
+        using (o)
+        using (probs)
+        {
+            Reference.AssertClose(o.ToFloatArray(), expected.O, 1e-4, $"o of {c}, q×30");
+            Reference.AssertClose(probs!.ToFloatArray(), expected.Probs, 1e-4, $"probs of {c}, q×30");
+        }
+    }
+
     [Theory]
     [InlineData(2, 5, 7, 2, 8, 4, false, KeyMaskKind.Random, 2, AttentionLoss.Output)]
     [InlineData(2, 5, 7, 2, 8, 4, false, KeyMaskKind.Random, 2, AttentionLoss.Probs)]
