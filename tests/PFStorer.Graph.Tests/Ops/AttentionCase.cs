@@ -124,7 +124,7 @@ internal sealed record AttentionCase(int Batch, int QueryLength, int KeyLength, 
                     if (FullyMasked(b, i)) Assert.True(actual[at] == (float)expected[at], $"lse of fully masked row {i} is {actual[at]} in {this}");
                     else { keptActual.Add(actual[at]); keptExpected.Add(expected[at]); }
                 }
-        Reference.AssertClose(keptActual.ToArray(), keptExpected.ToArray(), 1e-5, $"lse of {this}");
+        Reference.AssertClose(keptActual.ToArray(), keptExpected.ToArray(), OpCheck.ForwardTolerance, $"lse of {this}");
     }
 
     /// <summary>Compares engine gradients with central differences of Σ oWeights·o + Σ pWeights·probs of the float64 reference.</summary>
@@ -142,7 +142,7 @@ internal sealed record AttentionCase(int Batch, int QueryLength, int KeyLength, 
         for (int which = 0; which < 3; which++)
         {
             var numeric = Reference.NumericGradient(LossTerms, inputs, weights, which);
-            Reference.AssertClose(grads[which].Actual, numeric, 1e-3, $"{grads[which].Name} ({what}) of {this}");
+            Reference.AssertClose(grads[which].Actual, numeric, OpCheck.GradTolerance, $"{grads[which].Name} ({what}) of {this}");
         }
     }
 }
