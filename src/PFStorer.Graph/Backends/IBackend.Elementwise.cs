@@ -17,4 +17,8 @@ public partial interface IBackend
 
     /// <summary>y = alpha·x + beta (y may alias x).</summary>
     void Affine(Tensor x, float alpha, float beta, Tensor y);
+
+    /// <summary>LeakyReLU y = x ≥ 0 ? x : slope·x (ESRGAN's RRDB in the CFW decoder uses slope 0.2), and its backward.</summary>
+    void LeakyReLU(Tensor x, float slope, Tensor y);
+    void LeakyReLUBackward(Tensor x, float slope, Tensor dy, Tensor dx);
 }

@@ -11,6 +11,26 @@ public static partial class F
     /// <summary>Exact (erf) GELU.</summary>
     public static Tensor Gelu(Tensor x) => Unary(UnaryOp.Gelu, x);
 
+    /// <summary>LeakyReLU with the given negative slope (ESRGAN's RRDB: 0.2).</summary>
+    public static Tensor LeakyReLU(Tensor x, float negativeSlope)
+    {
+        using var xc = Contig(x);
+        var y = EmptyLike(x);
+        x.Backend.LeakyReLU(xc, negativeSlope, y);
+        if (Tape.ShouldRecord([x]))
+        {
+            var xs = xc.Share();
+            Tape.Record("leaky_relu", [x], [y], g =>
+            {
+                using var dy = Contig(g[0]!);
+                var dx = EmptyLike(xs);
+                dy.Backend.LeakyReLUBackward(xs, negativeSlope, dy, dx);
+                return [dx];
+            }, xs);
+        }
+        return y;
+    }
+
     private static Tensor Unary(UnaryOp op, Tensor x)
     {
         using var xc = Contig(x);

@@ -31,12 +31,14 @@ public static partial class F
             bool nt = Needs(table), nr = Needs(overrideRow);
             var tableShape = table.ShapeArray();
             int d = table.Dim(1);
+            // Without an override row the forward read those positions from the table, so their gradient belongs there.
+            int backwardOverride = overrideRow == null ? -1 : overrideId;
             Tape.Record("embedding", [table, overrideRow], [y], g =>
             {
                 using var dy = Contig(g[0]!);
                 var dt = nt ? Tensor.Empty(tableShape, DType.F32, dy.Device) : null;
                 var dr = nr ? Tensor.Empty([d], DType.F32, dy.Device) : null;
-                dy.Backend.EmbeddingBackward(idS, dy, dt, overrideId, dr);
+                dy.Backend.EmbeddingBackward(idS, dy, dt, backwardOverride, dr);
                 return [dt, dr];
             }, idS);
         }

@@ -1,0 +1,64 @@
+// 2-D convolution as im2col + cuBLAS GEMM (y_b = W · col_b). 1×1 stride-1 convolutions skip im2col (col_b = x_b).
+// col layout: [B, C·k·k, Ho·Wo], row index (c·k + kh)·k + kw, matching W [O, C, k, k] viewed as [O, C·k·k].
+#include "common.cuh"
+
+template <class T> __global__ void im2col(const T* __restrict__ x, T* __restrict__ col, int B, int C, int H, int W, int k,
+    int stride, int pad, int Ho, int Wo)
+{
+    const i64 L = (i64)Ho * Wo, rows = (i64)C * k * k;
+    FOR_EACH(i, (i64)B * rows * L)
+    {
+        const i64 b = i / (rows * L), rem = i - b * rows * L, r = rem / L, l = rem - r * L;
+        const int c = (int)(r / (k * k)), kh = (int)(r / k % k), kw = (int)(r % k);
+        const int oy = (int)(l / Wo), ox = (int)(l % Wo);
+        const int iy = oy * stride - pad + kh, ix = ox * stride - pad + kw;
+        col[i] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[(((i64)b * C + c) * H + iy) * W + ix] : from_float<T>(0.f);
+    }
+}
+
+// Adjoint of im2col: each input pixel gathers the col entries it was copied to (no atomics).
+template <class T> __global__ void col2im(const T* __restrict__ col, T* __restrict__ dx, int B, int C, int H, int W, int k,
+    int stride, int pad, int Ho, int Wo)
+{
+    const i64 L = (i64)Ho * Wo, rows = (i64)C * k * k;
+    FOR_EACH(i, (i64)B * C * H * W)
+    {
+        const int ix = (int)(i % W), iy = (int)(i / W % H), c = (int)(i / ((i64)H * W) % C);
+        const i64 b = i / ((i64)C * H * W);
+        float s = 0.f;
+        for (int kh = 0; kh < k; ++kh)
+        {
+            const int ty = iy + pad - kh;
+            if (ty < 0 || ty % stride != 0 || ty / stride >= Ho) continue;
+            for (int kw = 0; kw < k; ++kw)
+            {
+                const int tx = ix + pad - kw;
+                if (tx < 0 || tx % stride != 0 || tx / stride >= Wo) continue;
+                s += to_float(col[(b * rows + ((i64)c * k + kh) * k + kw) * L + (ty / stride) * Wo + tx / stride]);
+            }
+        }
+        dx[i] = from_float<T>(s);
+    }
+}
+
+// y [P, L] += bias[p % O] over P = B·O planes of L elements. The MatMul bias epilogue is the case L = 1 (c [rows, O]).
+template <class T> __global__ void add_channel_bias(T* __restrict__ y, const T* __restrict__ bias, i64 planes, int O, i64 L)
+{
+    FOR_EACH(i, planes * L)
+    {
+        const int o = (int)(i / L % O);
+        y[i] = from_float<T>(to_float(y[i]) + to_float(bias[o]));
+    }
+}
+
+// dbias[o] = Σ_{b,l} dy[b, o, l]: one block per channel.
+template <class T> __global__ void channel_bias_grad(const T* __restrict__ dy, T* __restrict__ dbias, int B, int O, i64 L)
+{
+    __shared__ float scratch[32];
+    const int o = blockIdx.x;
+    float s = 0.f;
+    for (int b = 0; b < B; ++b)
+        for (i64 l = threadIdx.x; l < L; l += blockDim.x) s += to_float(dy[((i64)b * O + o) * L + l]);
+    s = block_sum(s, scratch);
+    if (threadIdx.x == 0) dbias[o] = from_float<T>(s);
+}

@@ -1,0 +1,60 @@
+using PFStorer.Graph.Modules;
+
+namespace PFStorer.Graph.Models;
+
+/// <summary>
+/// ldm BasicTransformerBlock (pre-LN, residual branches): x += attn1(norm1(x)) (self); x += attn2(norm2(x), context);
+/// x += ff(norm3(x)) with the GEGLU feed-forward (mult 4). LayerNorm eps 1e-5.
+/// </summary>
+public sealed class BasicTransformerBlock : Module
+{
+    public LayerNorm Norm1 { get; }
+    public CrossAttention Attn1 { get; }
+    public LayerNorm Norm2 { get; }
+    public CrossAttention Attn2 { get; }
+    public LayerNorm Norm3 { get; }
+    public FeedForward Ff { get; }
+
+    public BasicTransformerBlock(int dim, int heads, int dimHead, int contextDim)
+    {
+        Attn1 = Child("attn1", new CrossAttention(dim, dim, heads, dimHead));
+        Ff = Child("ff", new FeedForward(dim));
+        Attn2 = Child("attn2", new CrossAttention(dim, contextDim, heads, dimHead));
+        Norm1 = Child("norm1", new LayerNorm(dim));
+        Norm2 = Child("norm2", new LayerNorm(dim));
+        Norm3 = Child("norm3", new LayerNorm(dim));
+    }
+
+    public Tensor Forward(Tensor x, Tensor context)
+    {
+        using var n1 = Norm1.Forward(x);
+        using var a1 = Attn1.Forward(n1);
+        using var h1 = F.Add(a1, x);
+        using var n2 = Norm2.Forward(h1);
+        using var a2 = Attn2.Forward(n2, context);
+        using var h2 = F.Add(a2, h1);
+        using var n3 = Norm3.Forward(h2);
+        using var f = Ff.Forward(n3);
+        return F.Add(f, h2);
+    }
+}
+
+/// <summary>ldm FeedForward with glu: GEGLU projection `net.0.proj` (C→8C, value|gate halves) then `net.2` (4C→C).</summary>
+public sealed class FeedForward : Module
+{
+    public Linear Proj { get; }
+    public Linear Out { get; }
+
+    public FeedForward(int dim, int mult = 4)
+    {
+        Proj = Child("net.0.proj", new Linear(dim, 2 * mult * dim));
+        Out = Child("net.2", new Linear(mult * dim, dim));
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var p = Proj.Forward(x);
+        using var g = F.Geglu(p);
+        return Out.Forward(g);
+    }
+}

@@ -1,0 +1,184 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace PFStorer.Kernels.Cpu;
+
+/// <summary>
+/// Pointwise activations and their derivatives: SiLU (x·σ(x)), ReLU and the exact erf GELU, plus GEGLU
+/// (value·GELU(gate) over the two halves of the last dimension). Outputs must not overlap the inputs.
+/// </summary>
+public static unsafe class ActivationCpu
+{
+    // Below this many elements a parallel split is not worth its scheduling cost.
+    private const long Grain = 1 << 15;
+    private const double InvSqrt2 = 0.7071067811865476;
+    private const double InvSqrt2Pi = 0.3989422804014327;
+
+    public static void SiLU(ReadOnlySpan<float> x, Span<float> y)
+    {
+        CheckSame(x.Length, y.Length, "silu");
+        fixed (float* px = x, py = y)
+        {
+            float* xs = px, ys = py;
+            CpuParallel.For(x.Length, Grain, (s, e) =>
+            {
+                var xr = new ReadOnlySpan<float>(xs + s, (int)(e - s));
+                var yr = new Span<float>(ys + s, (int)(e - s));
+                TensorPrimitives.Sigmoid(xr, yr);
+                TensorPrimitives.Multiply(xr, yr, yr);
+            });
+        }
+    }
+
+    /// <summary>dx = dy·σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public static void SiLUBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        CheckSame(x.Length, dy.Length, "silu backward");
+        CheckSame(x.Length, dx.Length, "silu backward");
+        fixed (float* px = x, pdy = dy, pdx = dx)
+        {
+            float* xs = px, dys = pdy, dxs = pdx;
+            CpuParallel.For(x.Length, Grain, (s, e) =>
+            {
+                int n = (int)(e - s);
+                var sig = new Span<float>(dxs + s, n);
+                TensorPrimitives.Sigmoid(new ReadOnlySpan<float>(xs + s, n), sig);
+                SiLUGradFromSigmoid(new ReadOnlySpan<float>(xs + s, n), new ReadOnlySpan<float>(dys + s, n), sig);
+            });
+        }
+    }
+
+    /// <summary>In place: sig holds σ(x) on entry and dy·σ·(1 + x·(1 − σ)) on exit. Shared with the fused GroupNorm+SiLU.</summary>
+    internal static void SiLUGradFromSigmoid(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> sig)
+    {
+        int i = 0;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rdy = ref MemoryMarshal.GetReference(dy);
+        ref float rs = ref MemoryMarshal.GetReference(sig);
+        var one = Vector256.Create(1f);
+        for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var vx = Vector256.LoadUnsafe(ref rx, (nuint)i);
+            var vs = Vector256.LoadUnsafe(ref rs, (nuint)i);
+            var vdy = Vector256.LoadUnsafe(ref rdy, (nuint)i);
+            (vdy * vs * (one + vx * (one - vs))).StoreUnsafe(ref rs, (nuint)i);
+        }
+        for (; i < x.Length; i++)
+        {
+            float s = sig[i];
+            sig[i] = dy[i] * s * (1f + x[i] * (1f - s));
+        }
+    }
+
+    public static void ReLU(ReadOnlySpan<float> x, Span<float> y)
+    {
+        CheckSame(x.Length, y.Length, "relu");
+        TensorPrimitives.Max(x, 0f, y);
+    }
+
+    /// <summary>dx = dy where x &gt; 0, else 0 (PyTorch's convention at x = 0).</summary>
+    public static void ReLUBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        CheckSame(x.Length, dy.Length, "relu backward");
+        CheckSame(x.Length, dx.Length, "relu backward");
+        int i = 0;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float rdy = ref MemoryMarshal.GetReference(dy);
+        ref float rdx = ref MemoryMarshal.GetReference(dx);
+        for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var mask = Vector256.GreaterThan(Vector256.LoadUnsafe(ref rx, (nuint)i), Vector256<float>.Zero);
+            Vector256.ConditionalSelect(mask, Vector256.LoadUnsafe(ref rdy, (nuint)i), Vector256<float>.Zero).StoreUnsafe(ref rdx, (nuint)i);
+        }
+        for (; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
+    }
+
+    /// <summary>Exact GELU x·Φ(x) = ½x(1 + erf(x/√2)), evaluated in double: this is the reference the fast kernels are held to.</summary>
+    public static void Gelu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        CheckSame(x.Length, y.Length, "gelu");
+        fixed (float* px = x, py = y)
+        {
+            float* xs = px, ys = py;
+            CpuParallel.For(x.Length, Grain / 8, (s, e) =>
+            {
+                for (long i = s; i < e; i++) ys[i] = (float)GeluOf(xs[i]);
+            });
+        }
+    }
+
+    /// <summary>dx = dy·(Φ(x) + x·φ(x)).</summary>
+    public static void GeluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        CheckSame(x.Length, dy.Length, "gelu backward");
+        CheckSame(x.Length, dx.Length, "gelu backward");
+        fixed (float* px = x, pdy = dy, pdx = dx)
+        {
+            float* xs = px, dys = pdy, dxs = pdx;
+            CpuParallel.For(x.Length, Grain / 8, (s, e) =>
+            {
+                for (long i = s; i < e; i++) dxs[i] = (float)(dys[i] * GeluDerivative(xs[i]));
+            });
+        }
+    }
+
+    /// <summary>GEGLU over rows of x [rows, 2n]: y[r, j] = x[r, j]·GELU(x[r, n + j]).</summary>
+    public static void Geglu(ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        if (n <= 0 || x.Length % (2 * n) != 0) throw new ArgumentException($"geglu: {x.Length} elements are not rows of 2·{n}");
+        CheckSame(x.Length / 2, y.Length, "geglu");
+        long rows = x.Length / (2 * n);
+        fixed (float* px = x, py = y)
+        {
+            float* xs = px, ys = py;
+            CpuParallel.For(rows, Math.Max(1, Grain / 8 / n), (s, e) =>
+            {
+                for (long r = s; r < e; r++)
+                {
+                    float* value = xs + r * 2 * n, gate = value + n, o = ys + r * n;
+                    for (int j = 0; j < n; j++) o[j] = (float)(value[j] * GeluOf(gate[j]));
+                }
+            });
+        }
+    }
+
+    /// <summary>dvalue = dy·GELU(gate); dgate = dy·value·GELU′(gate), written into dx [rows, 2n].</summary>
+    public static void GegluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int n)
+    {
+        if (n <= 0 || x.Length % (2 * n) != 0) throw new ArgumentException($"geglu backward: {x.Length} elements are not rows of 2·{n}");
+        CheckSame(x.Length / 2, dy.Length, "geglu backward");
+        CheckSame(x.Length, dx.Length, "geglu backward");
+        long rows = x.Length / (2 * n);
+        fixed (float* px = x, pdy = dy, pdx = dx)
+        {
+            float* xs = px, dys = pdy, dxs = pdx;
+            CpuParallel.For(rows, Math.Max(1, Grain / 8 / n), (s, e) =>
+            {
+                for (long r = s; r < e; r++)
+                {
+                    float* value = xs + r * 2 * n, gate = value + n, g = dys + r * n;
+                    float* dValue = dxs + r * 2 * n, dGate = dValue + n;
+                    for (int j = 0; j < n; j++)
+                    {
+                        dValue[j] = (float)(g[j] * GeluOf(gate[j]));
+                        dGate[j] = (float)(g[j] * (double)value[j] * GeluDerivative(gate[j]));
+                    }
+                }
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double GeluOf(double x) => 0.5 * x * (1.0 + Erf.Of(x * InvSqrt2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double GeluDerivative(double x) =>
+        0.5 * (1.0 + Erf.Of(x * InvSqrt2)) + x * InvSqrt2Pi * Math.Exp(-0.5 * x * x);
+
+    internal static void CheckSame(int a, int b, string op)
+    {
+        if (a != b) throw new ArgumentException($"{op}: buffers of {a} and {b} elements");
+    }
+}
