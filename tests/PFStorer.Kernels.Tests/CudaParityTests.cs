@@ -46,7 +46,7 @@ public static class ParityCases
 
     public static IEnumerable<ParityCase> All() =>
     [
-        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Fused(),
+        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Sampling(), .. Fused(),
     ];
 
     private static IEnumerable<ParityCase> Elementwise()
@@ -64,6 +64,8 @@ public static class ParityCases
             yield return new($"binary {op} broadcast", r => [D(r, 2, 3, 5, 7), D(r, 3, 1, 7)], [O(2, 3, 5, 7)], (b, i, o) => b.Binary(op, i[0], i[1], o[0]));
             yield return new($"binary {op} broadcast both", r => [D(r, 4, 1, 6), D(r, 5, 1)], [O(4, 5, 6)], (b, i, o) => b.Binary(op, i[0], i[1], o[0]));
         }
+        yield return new("leaky relu", r => [D(r, 4, 33, 17)], [O(4, 33, 17)], (b, i, o) => b.LeakyReLU(i[0], 0.2f, o[0]));
+        yield return new("leaky relu backward", r => [D(r, 4, 33, 17), D(r, 4, 33, 17)], [O(4, 33, 17)], (b, i, o) => b.LeakyReLUBackward(i[0], 0.2f, i[1], o[0]));
         yield return new("affine", r => [D(r, 6, 11)], [O(6, 11)], (b, i, o) => b.Affine(i[0], 1.7f, -0.3f, o[0]));
         yield return new("sft", r => [D(r, 2, 4, 5, 6), D(r, 2, 4, 5, 6), D(r, 2, 4, 5, 6)], [O(2, 4, 5, 6)], (b, i, o) => b.Sft(i[0], i[1], i[2], o[0]));
         yield return new("sft backward", r => [D(r, 2, 4, 5, 6), D(r, 2, 4, 5, 6), D(r, 2, 4, 5, 6)], [O(2, 4, 5, 6), O(2, 4, 5, 6), O(2, 4, 5, 6)],
@@ -237,6 +239,20 @@ public static class ParityCases
         yield return new("fill", _ => [], [O(5, 9)], (b, _, o) => b.Fill(o[0], 0.375));
     }
 
+    private static IEnumerable<ParityCase> Sampling()
+    {
+        ulong seed = (ulong)Random.Shared.NextInt64(), stream = (ulong)Random.Shared.Next(0, 4);
+        yield return new($"standard normal (seed {seed}, stream {stream})", _ => [], [O32(1001)], (b, _, o) => b.StandardNormal(o[0], seed, stream));
+        yield return new("guidance", r => [D(r, 2, 4, 9, 7), D(r, 2, 4, 9, 7)], [O(2, 4, 9, 7)], (b, i, o) => b.Guidance(i[0], i[1], 7.5f, o[0]));
+        yield return new("accumulate tile", r => [D(r, 2, 4, 5, 6), D(r, 5, 6), D(r, 2, 4, 11, 13)], [],
+            (b, i, _) => b.AccumulateTile(i[0], i[1], i[2], 3, 4), CompareInputs: [2]);
+        var c = new PosteriorCoefficients(1.05f, 0.32f, 0.41f, 0.58f, 0.17f);
+        yield return new("posterior step", r => [D(r, 2, 4, 9, 7), D(r, 2, 4, 9, 7), D(r, 2, 4, 9, 7)], [O(2, 4, 9, 7), O(2, 4, 9, 7), O(2, 4, 9, 7)],
+            (b, i, o) => b.PosteriorStep(i[0], i[1], i[2], c, o[0], o[1], o[2]));
+        yield return new("posterior step, last step in place", r => [D(r, 2, 4, 9, 7), D(r, 2, 4, 9, 7)], [],
+            (b, i, _) => b.PosteriorStep(i[0], i[1], null, c with { NoiseStd = 0 }, i[0], null, null), CompareInputs: [0]);
+    }
+
     /// <summary>CUDA-only fused kernels against the CPU composition of the ops they replace.</summary>
     private static IEnumerable<ParityCase> Fused()
     {
@@ -265,23 +281,14 @@ public static class ParityCases
             b.Binary(BinaryOp.Mul, biased, i[3], biased);
             b.SumToShape(biased, o[1]);
         });
-        const float guidance = 7f, cX = 1.2f, cOut = 0.6f, coef1 = 0.3f, coef2 = 0.65f, sigma = 0.2f;
-        yield return new("fused ddpm step with cfg", r => [D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8)], [O(2, 4, 8, 8)], (b, i, o) =>
-        {
-            if (b is CudaBackend cuda) { cuda.DdpmStep(i[0], i[1], i[2], i[3], o[0], guidance, cX, cOut, coef1, coef2, sigma); return; }
-            using var eps = Like(i[0]);
-            using var tmp = Like(i[0]);
-            b.Binary(BinaryOp.Sub, i[1], i[2], eps);          // cond − uncond
-            b.Affine(eps, guidance, 0, eps);
-            b.Binary(BinaryOp.Add, i[2], eps, eps);           // guided output
-            b.Affine(eps, -cOut, 0, eps);
-            b.Affine(i[0], cX, 0, tmp);
-            b.Binary(BinaryOp.Add, tmp, eps, eps);            // x̂0
-            b.Affine(eps, coef1, 0, eps);
-            b.Affine(i[0], coef2, 0, tmp);
-            b.Binary(BinaryOp.Add, eps, tmp, eps);            // posterior mean
-            b.Affine(i[3], sigma, 0, tmp);
-            b.Binary(BinaryOp.Add, eps, tmp, o[0]);
-        });
+        var c = new PosteriorCoefficients(1.2f, 0.6f, 0.3f, 0.65f, 0.2f);
+        yield return new("fused guided posterior step", r => [D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8)],
+            [O(2, 4, 8, 8), O(2, 4, 8, 8), O(2, 4, 8, 8)], (b, i, o) =>
+            {
+                if (b is CudaBackend cuda) { cuda.GuidedPosteriorStep(i[0], i[1], i[2], 7f, i[3], c, o[0], o[1], o[2]); return; }
+                using var eps = Like(i[0]);
+                b.Guidance(i[2], i[1], 7f, eps);
+                b.PosteriorStep(i[0], eps, i[3], c, o[0], o[1], o[2]);
+            });
     }
 }

@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
 
-namespace PFStorer.Benchmarks.Kernels;
+namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>
 /// UNet attention at 64×64 latents: self-attention over 4096 tokens (5 heads of 64; the bf16 mode takes the

@@ -8,7 +8,7 @@ using PFStorer.Graph;
 using PFStorer.Graph.Backends;
 using PFStorer.Kernels;
 
-namespace PFStorer.Benchmarks.Kernels;
+namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>
 /// Base of the kernel benchmarks: opens the CUDA backend (printing "no CUDA device" and doing nothing when there is

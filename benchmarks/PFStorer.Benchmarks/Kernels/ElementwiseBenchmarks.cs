@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
 
-namespace PFStorer.Benchmarks.Kernels;
+namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>Memory-bound elementwise kernels on a UNet feature map [2, 320, 64, 64].</summary>
 public class ElementwiseBenchmarks : CudaBenchmark

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using PFStorer.Graph;
 
-namespace PFStorer.Benchmarks.Kernels;
+namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>cuBLAS GEMM (a UNet feed-forward projection) and the im2col convolution (3×3, 320→320 at 64×64).</summary>
 public class LinearConvBenchmarks : CudaBenchmark

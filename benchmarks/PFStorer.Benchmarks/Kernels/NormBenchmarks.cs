@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using PFStorer.Graph;
 
-namespace PFStorer.Benchmarks.Kernels;
+namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>GroupNorm (+SiLU, +SFT fused vs unfused) on [2, 320, 64, 64] and LayerNorm on 2×4096 tokens of 320.</summary>
 public class NormBenchmarks : CudaBenchmark

@@ -42,19 +42,4 @@ public sealed partial class CudaBackend
             _gpu.Launch(Fn("personalization", $"personalize_bwd_gamma<{t}>"), (c + 31) / 32, new Kernels.Cuda.Dim3(32, 8), 0,
                 Ptr(p), Opt(bias), Ptr(dy), Ptr(dgamma), rows, c);
     }
-
-    /// <summary>
-    /// One reverse DDPM step (StableSR p_sample) in one pass: out = uncond + s·(cond − uncond) when uncond is given
-    /// (classifier-free guidance), x̂0 = cX·x − cOut·out, y = coef1·x̂0 + coef2·x + sigma·noise (noise null at the last step).
-    /// </summary>
-    public void DdpmStep(Tensor x, Tensor cond, Tensor? uncond, Tensor? noise, Tensor y, float guidance, float cX, float cOut, float coef1, float coef2, float sigma)
-    {
-        SameShape("ddpm step", x, cond);
-        SameShape("ddpm step", x, y);
-        if (uncond != null) SameShape("ddpm step", x, uncond);
-        if (noise != null) SameShape("ddpm step", x, noise);
-        var t = FloatType("ddpm step", x, cond, uncond, noise, y);
-        Elementwise(Fn("ddpm", $"ddpm_step<{t}>"), x.Numel, Ptr(x), Ptr(cond), Opt(uncond), Opt(noise), Ptr(y), x.Numel,
-            guidance, cX, cOut, coef1, coef2, sigma);
-    }
 }

@@ -10,5 +10,6 @@ internal static class VerbRegistry
         RestoreVerb.Create(),
         DegradeVerb.Create(),
         MetricsVerb.Create(),
+        WeightsVerb.Create(),
     ];
 }
