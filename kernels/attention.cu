@@ -256,6 +256,15 @@ __global__ void __launch_bounds__(MMA_WARPS * 32) attn_fwd_mma(const bf16* __res
     }
 }
 
+// Probability from a recomputed logit and the row's lse. A fully masked row has every visible logit at −FLT_MAX, so
+// lse = −FLT_MAX + log(n) rounds back to −FLT_MAX and exp(s − lse) would say 1: its softmax is uniform over the n
+// visible keys (what the forward's online softmax produced), so that is returned instead.
+__device__ __forceinline__ float row_prob(float s, float lse, int i, int Tk, int causal)
+{
+    if (lse == -FLT_MAX_) return s == -INF_F ? 0.f : 1.f / (float)(causal ? min(i + 1, Tk) : Tk);
+    return expf(s - lse);
+}
+
 // Scaled, masked logit of (b, h, i, j) recomputed from q and k (for the probabilities and the backward delta).
 template <class T>
 __device__ __forceinline__ float logit(const T* q, const T* k, const float* key_mask, int b, int h, int i, int j,
@@ -282,7 +291,7 @@ __global__ void attn_probs(const T* __restrict__ q, const T* __restrict__ k, con
         const int j = keys[b * nk + n];
         float acc = 0.f;
         for (int h = 0; h < H; ++h)
-            acc += expf(logit(q, k, key_mask, b, h, i, j, H, Tq, Tk, D, scale, causal) - lse[((i64)b * H + h) * Tq + i]);
+            acc += row_prob(logit(q, k, key_mask, b, h, i, j, H, Tq, Tk, D, scale, causal), lse[((i64)b * H + h) * Tq + i], i, Tk, causal);
         probs[idx] = from_float<T>(acc / (float)H);
     }
 }
@@ -316,7 +325,7 @@ __global__ void attn_bwd_delta(const T* __restrict__ q, const T* __restrict__ k,
         float extra = 0.f;
         for (int n = lane; n < nk; n += 32)
         {
-            const float p = expf(logit(q, k, key_mask, b, h, i, keys[b * nk + n], H, Tq, Tk, D, scale, causal) - lse[row]);
+            const float p = row_prob(logit(q, k, key_mask, b, h, i, keys[b * nk + n], H, Tq, Tk, D, scale, causal), lse[row], i, Tk, causal);
             extra += p * to_float(dprobs[((i64)b * Tq + i) * nk + n]);
         }
         s += warp_sum(extra) / (float)H;
@@ -455,7 +464,7 @@ __global__ void __launch_bounds__(ROWS_WARPS * 32) attn_bwd_dkdv(const T* __rest
             for (int d = 0; d < Dv; ++d) dp += dos[lane * (Dv + 1) + d] * vrow[d];
             if (masked) s = -FLT_MAX_;
             const i64 row = ((i64)b * H + h) * Tq + i;
-            p = expf(s - lse[row]);
+            p = row_prob(s, lse[row], i, Tk, causal);
             if (dprobs) dp += probs_grad(keys, dprobs, b, i, j, Tq, nk, inv_h);
             dsi = masked ? 0.f : p * (dp - delta[row]);
         }

@@ -109,17 +109,6 @@ template <class T> __global__ void affine(const T* x, T* y, i64 n, float alpha, 
     FOR_EACH(i, n) y[i] = from_float<T>(alpha * to_float(x[i]) + beta);
 }
 
-// LeakyReLU (ESRGAN's RRDB in the CFW decoder: slope 0.2) and its backward.
-template <class T> __global__ void leaky_relu_fwd(const T* __restrict__ x, T* __restrict__ y, i64 n, float slope)
-{
-    FOR_EACH(i, n) { const float v = to_float(x[i]); y[i] = from_float<T>(v >= 0.f ? v : slope * v); }
-}
-
-template <class T> __global__ void leaky_relu_bwd(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dx, i64 n, float slope)
-{
-    FOR_EACH(i, n) { const float g = to_float(dy[i]); dx[i] = from_float<T>(to_float(x[i]) >= 0.f ? g : slope * g); }
-}
-
 // SFT / SPADE modulation y = x·(1+γ) + β (StableSR's SFT layers, operands of one shape).
 template <class T> __global__ void sft_fwd(const T* __restrict__ x, const T* __restrict__ gamma, const T* __restrict__ beta, T* __restrict__ y, i64 n)
 {

@@ -40,9 +40,13 @@ template <class T> __global__ void embedding_fwd(const i64* __restrict__ ids, co
 
 __device__ __forceinline__ void atomic_add(float* p, float v) { atomicAdd(p, v); }
 
-// bf16 has no native atomic add before sm_90 in NVRTC without headers: CAS on the aligned 32-bit word holding it.
+// bf16 atomic add: Hopper has a native reduction (PTX ISA 7.8, i.e. CUDA 11.8+, sm_90); older targets and compilers
+// use a compare-and-swap on the aligned 32-bit word holding the value.
 __device__ __forceinline__ void atomic_add(bf16* p, float v)
 {
+#if __CUDA_ARCH__ >= 900 && (__CUDACC_VER_MAJOR__ > 11 || (__CUDACC_VER_MAJOR__ == 11 && __CUDACC_VER_MINOR__ >= 8))
+    asm volatile("red.global.add.noftz.bf16 [%0], %1;" ::"l"(p), "h"(from_float<bf16>(v).bits) : "memory");
+#else
     u32* word = (u32*)((u64)p & ~(u64)3);
     const int shift = ((u64)p & 2) ? 16 : 0;
     u32 old = *word, assumed;
@@ -54,6 +58,7 @@ __device__ __forceinline__ void atomic_add(bf16* p, float v)
         const u32 sum = from_float<bf16>(to_float(cur) + v).bits;
         old = atomicCAS(word, assumed, (assumed & ~(0xffffu << shift)) | (sum << shift));
     } while (old != assumed);
+#endif
 }
 
 // Scatter-add of dy into the (zeroed) table gradient, skipping override positions; rows repeat, hence atomics.

@@ -51,7 +51,7 @@ public unsafe class SgemmBenchmarks
     public void Sgemm()
     {
         var s = Shape;
-        Kernels.Cpu.Sgemm.Batched(Kernel == 512, 1, s.TransA, s.TransB, s.M, s.N, s.K, 1f,
+        PFStorer.Kernels.Cpu.Sgemm.Batched(Kernel == 512, 1, s.TransA, s.TransB, s.M, s.N, s.K, 1f,
             _a, s.TransA ? s.M : s.K, 0, _b, s.TransB ? s.K : s.N, 0, 0f, _c, s.N, 0);
     }
 

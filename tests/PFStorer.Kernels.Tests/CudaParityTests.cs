@@ -129,17 +129,19 @@ public static class ParityCases
         }
     }
 
-    private sealed record AttentionSetup(string Name, int B, int Tq, int Tk, int H, int D, int Dv, bool Mask, bool Causal, int[]? Keys)
+    /// <param name="FullyMaskLast">Masks every key of the last batch entry (its rows become uniform, their dS zero).</param>
+    private sealed record AttentionSetup(string Name, int B, int Tq, int Tk, int H, int D, int Dv, bool Mask, bool Causal, int[]? Keys, bool FullyMaskLast = false)
     {
         public AttentionArgs Args(Tensor? mask) => new(H, 1f / MathF.Sqrt(D), mask, Causal, Keys);
         public int Nk => Keys == null ? 0 : Keys.Length / B;
     }
 
-    private static (Tensor, ArgKind) KeyMask(Random r, int b, int tk)
+    private static (Tensor, ArgKind) KeyMask(Random r, int b, int tk, bool fullyMaskLast)
     {
         var m = new float[b * tk];
         for (int i = 0; i < m.Length; i++) m[i] = r.NextDouble() < 0.3 ? 0f : 1f;
-        for (int i = 0; i < b; i++) m[i * tk] = 1f;   // at least one visible key per row
+        for (int i = 0; i < b; i++) m[i * tk] = 1f;   // at least one visible key per row…
+        if (fullyMaskLast) Array.Clear(m, (b - 1) * tk, tk);   // …unless the case asks for a fully masked entry
         return (Tensor.FromArray(m, b, tk), ArgKind.F32);
     }
 
@@ -152,16 +154,17 @@ public static class ParityCases
             new("text cross-attention D40 masked", 2, 50, 77, 3, 40, 40, true, false, null),
             new("causal text self-attention D64", 2, 77, 77, 2, 64, 64, false, true, null),
             new("masked attention with probs D80", 2, 33, 45, 2, 80, 48, true, false, [3, 5, 7, 9]),
+            new("fully masked entry with probs D64", 2, 40, 30, 2, 64, 64, true, false, [1, 2, 3, 4], FullyMaskLast: true),
         ];
         foreach (var s in setups)
         {
             yield return new($"attention {s.Name}", r =>
-                [D(r, s.B, s.Tq, s.H * s.D), D(r, s.B, s.Tk, s.H * s.D), D(r, s.B, s.Tk, s.H * s.Dv), .. s.Mask ? new[] { KeyMask(r, s.B, s.Tk) } : []],
+                [D(r, s.B, s.Tq, s.H * s.D), D(r, s.B, s.Tk, s.H * s.D), D(r, s.B, s.Tk, s.H * s.Dv), .. s.Mask ? new[] { KeyMask(r, s.B, s.Tk, s.FullyMaskLast) } : []],
                 [O(s.B, s.Tq, s.H * s.Dv), O32(s.B, s.H, s.Tq), .. s.Nk > 0 ? new[] { O(s.B, s.Tq, s.Nk) } : []],
                 (b, i, o) => b.Attention(i[0], i[1], i[2], o[0], o[1], s.Nk > 0 ? o[2] : null, s.Args(s.Mask ? i[3] : null)));
             yield return new($"attention {s.Name} backward", r =>
                 [D(r, s.B, s.Tq, s.H * s.D), D(r, s.B, s.Tk, s.H * s.D), D(r, s.B, s.Tk, s.H * s.Dv), D(r, s.B, s.Tq, s.H * s.Dv),
-                 .. s.Nk > 0 ? new[] { D(r, s.B, s.Tq, s.Nk) } : [], .. s.Mask ? new[] { KeyMask(r, s.B, s.Tk) } : []],
+                 .. s.Nk > 0 ? new[] { D(r, s.B, s.Tq, s.Nk) } : [], .. s.Mask ? new[] { KeyMask(r, s.B, s.Tk, s.FullyMaskLast) } : []],
                 [O(s.B, s.Tq, s.H * s.D), O(s.B, s.Tk, s.H * s.D), O(s.B, s.Tk, s.H * s.Dv)],
                 (b, i, o) =>
                 {
@@ -181,7 +184,7 @@ public static class ParityCases
         yield return new("timestep embedding f32 t", r => [(Tensor.FromArray(Enumerable.Range(0, 4).Select(_ => (float)r.Next(0, 1000)).ToArray(), 4), ArgKind.F32)],
             [O(4, 320)], (b, i, o) => b.TimestepEmbedding(i[0], o[0], 10000f));
         yield return new("timestep embedding i64 t", r => [(Tensor.FromArray(Enumerable.Range(0, 3).Select(_ => (long)r.Next(0, 1000)).ToArray(), 3), ArgKind.Exact)],
-            [O(3, 33)], (b, i, o) => b.TimestepEmbedding(i[0], o[0], 10000f));
+            [O(3, 32)], (b, i, o) => b.TimestepEmbedding(i[0], o[0], 10000f));
         const int vocab = 50, width = 24, placeholder = 42;
         (Tensor, ArgKind) Ids(Random r)
         {

@@ -13,7 +13,7 @@ public sealed class WeightsVerbTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(Func<IReadOnlySet<StableSRComponent>, IEnumerable<KeyShape>>? architecture, params string[] args)
+    private static (int Code, string Out, string Err) Run(WeightsVerb.Architecture? architecture, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -99,11 +99,11 @@ public sealed class WeightsVerbTests : IDisposable
             return StableSRKeyMap.ExpectedKeys(m, StableSRComponent.TimeAwareEncoder).ToList();
         }
 
-        var ok = Run(c => Architecture(32, c), "verify", file);
+        var ok = Run((_, c) => Architecture(32, c), "verify", file);
         Assert.True(ok.Code == 0, ok.Out + ok.Err);
         Assert.Contains("4 matched, 0 missing, 0 unexpected, 0 shape mismatches, 1 ignored", ok.Out);
 
-        var bad = Run(c => Architecture(48, c).Where(k => !k.Key.Contains("time_embed.0.bias")).Append(new KeyShape("structcond_stage_model.extra", [2])), "verify", file);
+        var bad = Run((_, c) => Architecture(48, c).Where(k => !k.Key.Contains("time_embed.0.bias")).Append(new KeyShape("structcond_stage_model.extra", [2])), "verify", file);
         Assert.Equal(1, bad.Code);
         Assert.Contains("mismatched  structcond_stage_model.input_blocks.0.0.weight: expected [48,4,3,3], file has [32,4,3,3]", bad.Out);
         Assert.Contains("missing     structcond_stage_model.extra [2]", bad.Out);
@@ -113,9 +113,30 @@ public sealed class WeightsVerbTests : IDisposable
         File.WriteAllLines(list, ["structcond_stage_model.time_embed.0.weight [128,32]", "structcond_stage_model.time_embed.0.bias [128]",
             "structcond_stage_model.input_blocks.0.0.weight [32,4,3,3]", "structcond_stage_model.input_blocks.0.0.bias [32]"]);
         Assert.Equal(0, Run(null, "verify", file, "--expect", list).Code);
-        var none = Run(null, "verify", file);
-        Assert.Equal(2, none.Code);
-        Assert.Contains("pass --expect", none.Err);
+    }
+
+    [Theory]
+    [InlineData("model.ckpt", "Unet, TimeAwareEncoder, Vae, TextEncoder, Schedule")]
+    [InlineData("model.safetensors", "Unet, TimeAwareEncoder, Vae, TextEncoder, Schedule")]
+    [InlineData("vae_cfw.safetensors", "CfwVae")]
+    public void TinyFixturesMatchTheStableSRModelClassesExactly(string fixture, string components)
+    {
+        // The fixtures folder has the tiny model's config.json, so the model classes are built at the tiny sizes.
+        var (code, output, error) = Run(null, "verify", Fixtures.Path("stablesr-tiny", fixture));
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"components {components}", output);
+        Assert.Contains("0 missing, 0 unexpected, 0 shape mismatches", output);
+    }
+
+    [Fact]
+    public void TheReleased512ArchitectureMatchesTheSpecKeyLists()
+    {
+        var main = WeightsVerb.StableSR("/nowhere/stablesr_000117.ckpt", new HashSet<StableSRComponent> { StableSRComponent.Unet, StableSRComponent.Schedule });
+        var report = LoadReport.Compare(main, KeyList.Read(Fixtures.Path("spec", "stablesr_keys.txt")));
+        Assert.True(report.IsExact, report.ToString());
+        var cfw = WeightsVerb.StableSR("/nowhere/vqgan_cfw_00011.ckpt", new HashSet<StableSRComponent> { StableSRComponent.CfwVae });
+        var cfwReport = LoadReport.Compare(cfw, KeyList.Read(Fixtures.Path("spec", "stablesr_vqgan_cfw_keys.txt")));
+        Assert.True(cfwReport.IsExact, cfwReport.ToString());
     }
 
     [Fact]

@@ -96,21 +96,6 @@ public sealed partial class CudaBackend
         Elementwise(Fn("elementwise", $"affine<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, alpha, beta);
     }
 
-    public void LeakyReLU(Tensor x, float slope, Tensor y)
-    {
-        SameShape("leaky relu", x, y);
-        var t = FloatType("leaky relu", x, y);
-        Elementwise(Fn("elementwise", $"leaky_relu_fwd<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, slope);
-    }
-
-    public void LeakyReLUBackward(Tensor x, float slope, Tensor dy, Tensor dx)
-    {
-        SameShape("leaky relu backward", x, dy);
-        SameShape("leaky relu backward", x, dx);
-        var t = FloatType("leaky relu backward", x, dy, dx);
-        Elementwise(Fn("elementwise", $"leaky_relu_bwd<{t}>"), x.Numel, Ptr(x), Ptr(dy), Ptr(dx), x.Numel, slope);
-    }
-
     public void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y)
     {
         SameShape("sft", x, gamma);

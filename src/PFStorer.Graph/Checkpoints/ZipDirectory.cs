@@ -72,7 +72,7 @@ internal static class ZipDirectory
             ReadZip64Extra(file, name, cd.AsSpan(p + 46 + nameLen, extraLen), ref usize, ref csize, ref local);
             p += 46 + nameLen + extraLen + commentLen;
 
-            if (csize > len || usize > len && method == 0) throw new CheckpointFormatException(file, $"zip entry '{name}' claims {usize} bytes, more than the whole file");
+            if (csize > len || (usize > len && method == 0)) throw new CheckpointFormatException(file, $"zip entry '{name}' claims {usize} bytes, more than the whole file");
             if (method == 0 && csize != usize) throw new CheckpointFormatException(file, $"stored zip entry '{name}' has different sizes ({csize} vs {usize})");
             if (local > cdOffset - 30) throw new CheckpointFormatException(file, $"zip entry '{name}' has its local header outside the data area");
             var lh = src.ReadArray(local, 30);

@@ -36,8 +36,15 @@ public static class ImageFile
     public static void WriteJpeg(string path, Image image, int quality)
         => WriteAtomically(path, JpegCodec.Encode(image, quality));
 
-    /// <summary>Encoding happens before the temporary file exists, so a failed encode leaves nothing behind.</summary>
-    private static void WriteAtomically(string path, byte[] bytes) => AtomicFile.Write(path, stream => stream.Write(bytes));
+    /// <summary>
+    /// Creates the parent folder if needed; encoding happens before the temporary file exists, so a failed encode
+    /// leaves nothing behind.
+    /// </summary>
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
 
     internal static void CheckSize(string source, long width, long height, long maxPixels)
     {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PFStorer.Kernels.Cpu;
@@ -83,6 +84,7 @@ public static partial class AttentionCpu
         return kept;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ComputeDelta(in Operands x, in Gradients g, int bh)
     {
         var p = x.Problem;
@@ -110,6 +112,7 @@ public static partial class AttentionCpu
     }
 
     /// <summary>dq for one (batch, head, query block): dq_i = scale·Σ_j dS_ij·k_j over the key blocks the block sees.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void QueryGradients(in Operands x, in Gradients g, int task, Workspace ws)
     {
         var p = x.Problem;
@@ -133,6 +136,7 @@ public static partial class AttentionCpu
     }
 
     /// <summary>dk and dv for one (batch, head, key block): dk_j = scale·Σ_i dS_ij·q_i, dv_j = Σ_i P_ij·dO_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void KeyValueGradients(in Operands x, in Gradients g, int task, Workspace ws)
     {
         var p = x.Problem;
@@ -165,6 +169,7 @@ public static partial class AttentionCpu
     /// ws.Logits ← P of the query block (ws.Queries, rows i0..i0+mq) against key block j0: exp(s − lse) on visible kept keys,
     /// 0 elsewhere; a fully masked row is uniform over its visible keys, as the forward's −max fill makes it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RecomputeProbabilities(in Operands x, in Gradients g, Workspace ws, int bh, int i0, int mq, int j0, int nkb)
     {
         var p = x.Problem;
@@ -193,6 +198,7 @@ public static partial class AttentionCpu
     /// ws.LogitGrads ← dS = P∘(dP − D_i) for the block whose P is in ws.Logits, with dP = dO·vᵀ + G. Zero on rows whose
     /// logits were all the constant −max (and, through P = 0, on masked and invisible keys).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void LogitGradients(in Operands x, in Gradients g, Workspace ws, int bh, int i0, int mq, int j0, int nkb)
     {
         var p = x.Problem;

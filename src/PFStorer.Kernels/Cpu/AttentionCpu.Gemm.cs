@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace PFStorer.Kernels.Cpu;
@@ -12,6 +13,7 @@ public static partial class AttentionCpu
     /// Register-tiled 4 rows × 16 columns: each step loads two B vectors, broadcasts four A values and issues eight FMAs,
     /// with no horizontal reductions.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Gemm(int m, int n, int k, float* a, int ars, int acs, float* b, int ldb, float* c, int ldc, bool accumulate)
     {
         for (int i = 0; i < m; i += TileRows)
@@ -33,6 +35,7 @@ public static partial class AttentionCpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile4x16(int k, float* a0, float* a1, float* a2, float* a3, int acs, float* b, int ldb,
         float* c0, float* c1, float* c2, float* c3, bool accumulate)
     {
@@ -65,6 +68,7 @@ public static partial class AttentionCpu
         c30.Store(c3); c31.Store(c3 + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile4x8(int k, float* a0, float* a1, float* a2, float* a3, int acs, float* b, int ldb,
         float* c0, float* c1, float* c2, float* c3, bool accumulate)
     {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PFStorer.Kernels.Cpu;
@@ -27,6 +28,7 @@ public static partial class AttentionCpu
         /// Copies rows i0..i0+count of head h, multiplied by the scale, into a dense [count × D] block: the logit GEMM then
         /// reads unit-stride rows and the scale costs O(Tq·D) instead of O(Tq·Tk).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void LoadScaledQueries(int b, int h, int i0, int count, float* dst)
         {
             var p = Problem;

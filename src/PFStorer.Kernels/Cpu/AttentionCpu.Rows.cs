@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace PFStorer.Kernels.Cpu;
@@ -7,6 +8,7 @@ public static partial class AttentionCpu
     // Row operations on one query row of a block (≤ KeyBlock or ≤ D floats). They run once per row and key block, so
     // they are fused loops without per-call setup: at 64 floats, library span calls cost as much as the arithmetic.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float RowMax(float* x, int n)
     {
         int j = 0;
@@ -22,6 +24,7 @@ public static partial class AttentionCpu
     }
 
     /// <summary>x ← exp(x − shift) over n floats; returns their sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float ExpShiftedInPlace(float* x, int n, float shift)
     {
         var vshift = Vector256.Create(shift);
@@ -38,6 +41,7 @@ public static partial class AttentionCpu
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ScaleInPlace(float* x, int n, float factor)
     {
         var vf = Vector256.Create(factor);
@@ -47,6 +51,7 @@ public static partial class AttentionCpu
     }
 
     /// <summary>dS ← P∘(dP − delta) over n floats, in place in dP.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void SoftmaxBackwardInPlace(float* dP, float* probs, int n, float delta)
     {
         var vd = Vector256.Create(delta);

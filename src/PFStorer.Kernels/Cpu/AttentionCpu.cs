@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace PFStorer.Kernels.Cpu;
@@ -75,6 +76,7 @@ public static partial class AttentionCpu
         public readonly float* O = o, Lse = lse, HeadProbs = headProbs;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardQueryBlock(in Operands x, in ForwardOutputs y, int task, Workspace ws)
     {
         var p = x.Problem;
@@ -136,6 +138,7 @@ public static partial class AttentionCpu
     private static int TileColumns(int blockKeys) => (blockKeys + 15) & ~15;
 
     /// <summary>ViCo's masked_fill(~mask, −max): the logit of every masked key becomes −float.MaxValue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FillMasked(float* logits, int n, float* maskRow)
     {
         for (int j = 0; j < n; j++)
@@ -147,6 +150,7 @@ public static partial class AttentionCpu
     /// running max m and sum l, overwrites them with exp(s − m_new) and returns exp(m_old − m_new), the factor by which
     /// everything accumulated so far must be rescaled.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float OnlineSoftmaxStep(float* row, int visible, ref float m, ref float l)
     {
         if (visible == 0) return 1f;

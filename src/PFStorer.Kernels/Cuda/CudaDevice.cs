@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace PFStorer.Kernels.Cuda;
 
@@ -223,10 +222,8 @@ public sealed unsafe class CudaDevice : IDisposable, IDeviceMemorySource
     /// <summary>Versions, for logs and benchmark headers.</summary>
     public string Describe()
     {
-        var sb = new StringBuilder();
         Driver.Check(Driver.cuDriverGetVersion(out int drv), "cuDriverGetVersion");
-        sb.Append($"{Name} (sm_{Arch}, {MultiprocessorCount} SMs, {TotalMemory >> 30} GiB), driver CUDA {drv / 1000}.{drv % 1000 / 10}, NVRTC {Nvrtc.Version()}");
-        return sb.ToString();
+        return $"{Name} (sm_{Arch}, {MultiprocessorCount} SMs, {TotalMemory >> 30} GiB), driver CUDA {drv / 1000}.{drv % 1000 / 10}, NVRTC {Nvrtc.Version()}";
     }
 
     nint IDeviceMemorySource.Allocate(long bytes)

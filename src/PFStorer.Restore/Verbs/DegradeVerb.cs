@@ -46,15 +46,16 @@ internal static class DegradeVerb
             Console.Error.WriteLine($"degrade: {string.Join(" and ", byName)} would both be written as {byName.Key}.png");
             return 2;
         }
+        var inputSet = new HashSet<string>(files, StringComparer.Ordinal);
         Directory.CreateDirectory(outFull);
         int failed = 0;
         foreach (var file in files)
         {
             string name = Path.GetFileNameWithoutExtension(file);
             string png = Path.Combine(outFull, name + ".png"), sidecar = Path.Combine(outFull, name + ".json");
-            if (string.Equals(png, file, StringComparison.Ordinal) || string.Equals(sidecar, file, StringComparison.Ordinal))
+            if (inputSet.Contains(png) || inputSet.Contains(sidecar))
             {
-                Console.Error.WriteLine($"degrade: {file}: output would overwrite the input; choose another -o");
+                Console.Error.WriteLine($"degrade: {file}: {png} would overwrite an input; choose another -o");
                 failed++;
                 continue;
             }

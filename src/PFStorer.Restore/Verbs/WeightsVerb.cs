@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using PFStorer.Graph.Checkpoints;
+using PFStorer.Graph.Models;
 
 namespace PFStorer.Restore;
 
@@ -13,13 +14,13 @@ internal static class WeightsVerb
     /// <summary>Exit codes: 0 ok, 1 verify found differences, 2 the file is unreadable or the arguments are wrong.</summary>
     private const int Ok = 0, Differences = 1, BadInput = 2;
 
-    /// <param name="architecture">
-    /// The expected (checkpoint key, shape) pairs for the components a file holds (see
-    /// <see cref="StableSRKeyMap.ComponentsIn"/>), e.g. built from the model modules with
-    /// <see cref="StableSRKeyMap.ExpectedKeys"/>. Null until the model is wired in; `verify --expect LIST` works regardless.
-    /// </param>
-    public static Command Create(Func<IReadOnlySet<StableSRComponent>, IEnumerable<KeyShape>>? architecture = null)
+    /// <summary>Expected (checkpoint key, shape) pairs for the components a file holds (<see cref="StableSRKeyMap.ComponentsIn"/>).</summary>
+    public delegate IEnumerable<KeyShape> Architecture(string checkpointPath, IReadOnlySet<StableSRComponent> components);
+
+    /// <param name="architecture">What `verify` checks against when no --expect list is given (default: <see cref="StableSR"/>).</param>
+    public static Command Create(Architecture? architecture = null)
     {
+        architecture ??= StableSR;
         var cmd = new Command("weights", "Inspect, convert and verify StableSR checkpoints (.ckpt/.pt/.pth zip files and .safetensors).");
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Convert());
@@ -77,17 +78,16 @@ internal static class WeightsVerb
         return cmd;
     }
 
-    private static Command Verify(Func<IReadOnlySet<StableSRComponent>, IEnumerable<KeyShape>>? architecture)
+    private static Command Verify(Architecture architecture)
     {
         var file = new Argument<FileInfo>("FILE") { Description = "checkpoint to verify" };
-        var expect = new Option<FileInfo?>("--expect") { Description = "key list to check against, one 'key [d0,d1,...]' per line (e.g. weights/keys/stablesr_keys.txt)" };
+        var expect = new Option<FileInfo?>("--expect") { Description = "key list to check against, one 'key [d0,d1,...]' per line (e.g. tests/fixtures/spec/stablesr_keys.txt)" };
         var cmd = new Command("verify", "Compare a checkpoint with the architecture: missing, unexpected and shape-mismatched keys.") { file, expect };
         cmd.SetAction(r => Guarded(r, o =>
         {
             using var ckpt = Checkpoint.Open(r.GetValue(file)!.FullName);
             var components = StableSRKeyMap.ComponentsIn(ckpt);
-            IEnumerable<KeyShape> expected = r.GetValue(expect) is { } list ? KeyList.Read(list.FullName)
-                : architecture?.Invoke(components) ?? throw new ArgumentException("no built-in architecture is wired into this build yet; pass --expect KEYS.txt");
+            var expected = r.GetValue(expect) is { } list ? KeyList.Read(list.FullName) : architecture(ckpt.Path, components);
             var report = LoadReport.Verify(ckpt, expected);
             o.WriteLine($"{ckpt.Path}: components {string.Join(", ", components.Order())}");
             o.WriteLine(report.ToString());
@@ -95,6 +95,28 @@ internal static class WeightsVerb
             return report.IsExact ? Ok : Differences;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// The StableSR model classes (shape-only, no weights allocated): the released 512 configuration, or the config.json
+    /// beside the checkpoint when there is one (as the tiny demo model ships), the same rule StableSRWeights.Load uses.
+    /// </summary>
+    public static IEnumerable<KeyShape> StableSR(string checkpointPath, IReadOnlySet<StableSRComponent> components)
+    {
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "config.json");
+        var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
+        var keys = new List<KeyShape>();
+        if (components.Contains(StableSRComponent.CfwVae))
+            using (var vae = new AutoencoderKL(config.Vae, cfw: true))
+                keys.AddRange(StableSRKeyMap.ExpectedKeys(vae, StableSRComponent.CfwVae));
+        if (components.Any(c => c != StableSRComponent.CfwVae))
+        {
+            // LatentDiffusionSRTextWT registers its children under their checkpoint prefixes, so its paths are the keys.
+            using var model = new LatentDiffusionSRTextWT(config);
+            keys.AddRange(model.NamedParameters().Select(p => new KeyShape(p.Path, p.Param.ShapeArray())));
+            keys.AddRange(StableSRKeyMap.ScheduleBuffers.Select(b => new KeyShape(b, [1000])));
+        }
+        return keys;
     }
 
     /// <summary>Runs a verb body; unreadable files and bad arguments become one clear line on stderr and exit code 2.</summary>

@@ -52,8 +52,10 @@ public static class Noise
             var luma = new double[n];
             for (int p = 0; p < n; p++)
             {
-                luma[p] = cc >= 3 ? 0.299 * unit[p * cc] + 0.587 * unit[p * cc + 1] + 0.114 * unit[p * cc + 2] : unit[p * cc];
-                levels.Add((int)Math.Round(luma[p] * 255));
+                double y = cc >= 3 ? 0.299 * unit[p * cc] + 0.587 * unit[p * cc + 1] + 0.114 * unit[p * cc + 2] : unit[p * cc];
+                int level = (int)Math.Round(y * 255, MidpointRounding.ToEven); // basicsr rounds the gray image to 8 bits too
+                luma[p] = level / 255.0;
+                levels.Add(level);
             }
             double v = Math.Pow(2, Math.Ceiling(Math.Log2(levels.Count)));
             for (int p = 0; p < n; p++)

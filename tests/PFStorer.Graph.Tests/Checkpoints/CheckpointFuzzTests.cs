@@ -15,7 +15,7 @@ public sealed class CheckpointFuzzTests
 
     [Theory]
     [InlineData("model.safetensors", 1000)]
-    [InlineData("model.ckpt", 1000)]
+    [InlineData("model.ckpt", 600)]
     public void MutatedFixturesOpenOrFailWithDocumentedErrors(string fixture, int iterations)
     {
         var data = File.ReadAllBytes(Fixtures.Path("stablesr-tiny", fixture));

@@ -79,6 +79,15 @@ public sealed class HostileCheckpointTests
         Rejects<CheckpointFormatException>(TestZip.TorchCheckpoint(p.ToArray(), [("0", new byte[8])]), "t.ckpt", "claims 3 F32 elements but its entry holds 8 bytes");
     }
 
+    [Fact]
+    public void MemoReuseCannotMultiplyMemory()
+    {
+        // One 64 KB string, encoded 100 times through the memo and kept in a list: 6.4 MB from a 64 KB pickle.
+        var p = new PickleWriter().Proto().Global("_codecs", "encode").Op('q').Raw(0).Str(new string('x', 64 << 10)).Op('q').Raw(1).Op(']');
+        for (int i = 0; i < 100; i++) p.Op('h').Raw(0).Mark().Op('h').Raw(1).Str("latin1").Tuple().Reduce().Op('a');
+        Rejects<CheckpointFormatException>(InCheckpoint(p.Stop()), "expand.ckpt", "pickle expands far beyond its own size");
+    }
+
     // ---- zip containers ----
 
     [Fact]

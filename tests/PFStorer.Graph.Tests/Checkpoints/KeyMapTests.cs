@@ -8,7 +8,7 @@ namespace PFStorer.Graph.Tests.Checkpoints;
 /// <summary>The name table routes the real StableSR layouts (spec key lists) and the tiny fixtures as spec §4.2 says.</summary>
 public sealed class KeyMapTests
 {
-    private static string KeysFile(string name) => Path.Combine(Fixtures.Dir, "..", "..", "weights", "keys", name);
+    private static string KeysFile(string name) => Fixtures.Path("spec", name);
 
     [Fact]
     public void MainCheckpointKeysRouteToTheSpecCounts()

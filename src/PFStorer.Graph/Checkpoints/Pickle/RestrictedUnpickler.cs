@@ -23,6 +23,7 @@ public sealed class RestrictedUnpickler
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
     private int _pos, _opStart;
+    private long _expanded; // elements and bytes built by REDUCE from earlier values (memo reuse could otherwise multiply them)
 
     /// <param name="persistentLoad">Resolves a BINPERSID tuple (for torch: ('storage', class, key, location, numel)).</param>
     public RestrictedUnpickler(string file, byte[] data, Func<PickleTuple, object?> persistentLoad)
@@ -131,7 +132,7 @@ public sealed class RestrictedUnpickler
             case GlobalKind.OrderedDict:
                 var dict = new PickleDict();
                 if (args.Count == 1 && args[0] is List<object?> pairs)
-                    foreach (var p in pairs)
+                    foreach (var p in Expand(pairs))
                     {
                         var kv = AsTuple(p, "OrderedDict item");
                         if (kv.Count != 2) throw Bad("OrderedDict item is not a pair");
@@ -152,12 +153,12 @@ public sealed class RestrictedUnpickler
             case GlobalKind.CodecsEncode:
                 if (args.Count != 2 || args[0] is not string text || args[1] is not ("latin1" or "latin-1"))
                     throw Unsafe("_codecs.encode other than (str, 'latin1')");
-                var bytes = new byte[text.Length];
+                var bytes = new byte[Expand(text).Length];
                 for (int i = 0; i < text.Length; i++)
                     bytes[i] = text[i] <= 0xff ? (byte)text[i] : throw Bad("_codecs.encode: character outside latin1");
                 return bytes;
-            case GlobalKind.Set:
-                return args.Count == 0 ? [] : new List<object?>(AsList(args[0], "set argument"));
+            case GlobalKind.Set: // kept as the list or tuple it was built from: sets are inert data here
+                return args.Count == 0 ? new List<object?>() : args[0] is List<object?> or PickleTuple ? args[0] : throw Bad("set() of a non-sequence");
             case GlobalKind.Inert:
                 return new PickleObject(g, args);
             default:
@@ -197,6 +198,17 @@ public sealed class RestrictedUnpickler
             strides[i] = stride[i] is long st and >= 0 ? st : throw Bad($"bad tensor stride {Describe(stride[i])}");
         }
         return new TensorRef(storage, offset, shape, strides);
+    }
+
+    /// <summary>
+    /// Charges what a REDUCE copies out of existing values. Ops that read input are bounded by the input; copies of
+    /// memoised values are not, so their total is capped at the pickle's own size (plus slack) to stop quadratic blow-ups.
+    /// </summary>
+    private T Expand<T>(T source) where T : class
+    {
+        _expanded += source switch { string s => s.Length, List<object?> l => l.Count, _ => 0 };
+        if (_expanded > 2L * _data.Length + (1 << 20)) throw Bad("pickle expands far beyond its own size (memo reuse); refusing");
+        return source;
     }
 
     // ---- stack and input helpers ----
