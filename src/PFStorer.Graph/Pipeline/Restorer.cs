@@ -44,17 +44,16 @@ public sealed class Restorer : IDisposable
     }
 
     /// <summary>
-    /// The weights live on the CPU until the CUDA backend registers itself; bf16 is a GPU storage format (the CPU
+    /// The restorer runs on the CPU backend for now: moving the loaded weights onto the CUDA backend is not wired in yet,
+    /// so auto means the CPU and an explicit cuda request fails with the reason. bf16 is a GPU storage format (the CPU
     /// reference backend computes in f32 only).
     /// </summary>
     public static Device ResolveDevice(DeviceChoice choice, Precision precision)
     {
-        bool cuda = HasBackend(Graph.Device.Cuda());
-        if (choice == DeviceChoice.Cuda || (choice == DeviceChoice.Auto && cuda))
-        {
-            if (!cuda) throw new NotSupportedException("--device cuda: no CUDA backend is available (no GPU found, or this build has no CUDA backend); use --device cpu");
-            throw new NotSupportedException("--device cuda: moving the StableSR weights to the GPU is not wired into the restorer yet; use --device cpu");
-        }
+        if (choice == DeviceChoice.Cuda)
+            throw new NotSupportedException(HasBackend(Graph.Device.Cuda())
+                ? "--device cuda: moving the StableSR weights to the GPU is not wired into the restorer yet; use --device cpu"
+                : "--device cuda: no CUDA backend is available (no GPU found, or this build has no CUDA backend); use --device cpu");
         if (precision == Precision.Bf16) throw new NotSupportedException("--precision bf16 needs the CUDA backend; the CPU backend computes in fp32 (use --precision fp32)");
         return Graph.Device.Cpu;
     }
