@@ -23,7 +23,7 @@ public class PhiloxTests
         {
             double u = (rng.Next() + 0.5) / 2147483648.0 * (i % 2 == 0 ? 1 : 1e-9 + 1e-9 * rng.NextDouble());
             double t = rng.NextDouble();
-            Assert.True(Math.Abs(Philox.Log(u) - Math.Log(u)) <= 4e-16 * Math.Max(1, Math.Abs(Math.Log(u))), $"seed {seed}: log({u:R})");
+            Assert.True(Math.Abs(Philox.Log(u) - Math.Log(u)) <= 1e-15 * Math.Max(1, Math.Abs(Math.Log(u))), $"seed {seed}: log({u:R})");
             Philox.SinCosTurns(t, out double s, out double c);
             Assert.True(Math.Abs(s - Math.Sin(2 * Math.PI * t)) <= 2e-15 && Math.Abs(c - Math.Cos(2 * Math.PI * t)) <= 2e-15, $"seed {seed}: sincos(2π·{t:R})");
         }
