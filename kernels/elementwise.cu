@@ -42,6 +42,25 @@ template <class T, int OP> __global__ void unary_bwd(const T* __restrict__ x, co
     FOR_EACH(i, n) dx[i] = from_float<T>(to_float(dy[i]) * activation_grad<OP>(to_float(x[i])));
 }
 
+// LeakyReLU y = x ≥ 0 ? x : slope·x (ESRGAN's RRDB blocks in the CFW decoder use slope 0.2).
+template <class T> __global__ void leaky_relu_fwd(const T* __restrict__ x, T* __restrict__ y, i64 n, float slope)
+{
+    FOR_EACH(i, n)
+    {
+        const float v = to_float(x[i]);
+        y[i] = from_float<T>(v >= 0.f ? v : slope * v);
+    }
+}
+
+template <class T> __global__ void leaky_relu_bwd(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dx, i64 n, float slope)
+{
+    FOR_EACH(i, n)
+    {
+        const float g = to_float(dy[i]);
+        dx[i] = from_float<T>(to_float(x[i]) >= 0.f ? g : slope * g);
+    }
+}
+
 // GEGLU over rows of width 2·half: value = first half, gate = second half; y = value·GELU(gate).
 template <class T> __global__ void geglu_fwd(const T* __restrict__ x, T* __restrict__ y, i64 rows, i64 half)
 {

@@ -1,3 +1,5 @@
+using PFStorer.Graph.Checkpoints;
+
 namespace PFStorer.Graph.Imaging;
 
 /// <summary>Reading and writing image files by content (PNG or JPEG signature), with the guard rails in one place.</summary>
@@ -6,7 +8,7 @@ public static class ImageFile
     /// <summary>Largest image accepted by default: 100 megapixels (a 10000×10000 photo; 400 MB as float RGBA).</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
-    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
+    public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg"];
 
     public static Image Read(string path, long maxPixels = DefaultMaxPixels)
     {
@@ -29,10 +31,13 @@ public static class ImageFile
 
     /// <summary>Writes a PNG atomically (temporary file + rename), with optional tEXt metadata.</summary>
     public static void WritePng(string path, Image image, IReadOnlyDictionary<string, string>? text = null)
-        => AtomicFile.WriteAllBytes(path, PngCodec.Encode(image, text));
+        => WriteAtomically(path, PngCodec.Encode(image, text));
 
     public static void WriteJpeg(string path, Image image, int quality)
-        => AtomicFile.WriteAllBytes(path, JpegCodec.Encode(image, quality));
+        => WriteAtomically(path, JpegCodec.Encode(image, quality));
+
+    /// <summary>Encoding happens before the temporary file exists, so a failed encode leaves nothing behind.</summary>
+    private static void WriteAtomically(string path, byte[] bytes) => AtomicFile.Write(path, stream => stream.Write(bytes));
 
     internal static void CheckSize(string source, long width, long height, long maxPixels)
     {

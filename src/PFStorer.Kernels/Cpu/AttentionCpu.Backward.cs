@@ -122,12 +122,14 @@ public static partial class AttentionCpu
         {
             int nkb = Math.Min(KeyBlock, p.KeyLength - j0);
             RecomputeProbabilities(x, g, ws, bh, i0, mq, j0, nkb);
-            LogitGradients(x, g, ws, bh, i0, mq, j0);
+            LogitGradients(x, g, ws, bh, i0, mq, j0, nkb);
             Gemm(mq, d, nkb, ws.LogitGrads, KeyBlock, 1, x.KeyRows(b, h, j0), p.QueryWidth, ws.Acc, d, accumulate: true);
         }
         for (int r = 0; r < mq; r++)
-            TensorPrimitives.Multiply(new ReadOnlySpan<float>(ws.Acc + r * d, d), p.Scale,
-                new Span<float>(g.Dq + ((long)b * p.QueryLength + i0 + r) * p.QueryWidth + h * d, d));
+        {
+            ScaleInPlace(ws.Acc + r * d, d, p.Scale);
+            new ReadOnlySpan<float>(ws.Acc + r * d, d).CopyTo(new Span<float>(g.Dq + ((long)b * p.QueryLength + i0 + r) * p.QueryWidth + h * d, d));
+        }
     }
 
     /// <summary>dk and dv for one (batch, head, key block): dk_j = scale·Σ_i dS_ij·q_i, dv_j = Σ_i P_ij·dO_i.</summary>
@@ -147,7 +149,7 @@ public static partial class AttentionCpu
             RecomputeProbabilities(x, g, ws, bh, i0, mq, j0, nkb);
             if (needV) Gemm(nkb, dv, mq, ws.Logits, 1, KeyBlock, g.DORows(p, b, h, i0), p.ValueWidth, ws.ValueAcc, dv, accumulate: true);
             if (!needK) continue;
-            LogitGradients(x, g, ws, bh, i0, mq, j0);
+            LogitGradients(x, g, ws, bh, i0, mq, j0, nkb);
             // ws.Queries already carry the scale, so this is scale·dSᵀ·q.
             Gemm(nkb, d, mq, ws.LogitGrads, 1, KeyBlock, ws.Queries, d, ws.Acc, d, accumulate: true);
         }
@@ -167,24 +169,23 @@ public static partial class AttentionCpu
     {
         var p = x.Problem;
         int b = bh / p.Heads;
-        Gemm(mq, KeyBlock, p.HeadDim, ws.Queries, p.HeadDim, 1, x.KeyPanel(bh, j0), KeyBlock, ws.Logits, KeyBlock, accumulate: false);
+        int cols = TileColumns(nkb);
+        Gemm(mq, cols, p.HeadDim, ws.Queries, p.HeadDim, 1, x.KeyPanel(bh, j0), KeyBlock, ws.Logits, KeyBlock, accumulate: false);
         for (int r = 0; r < mq; r++)
         {
             int i = i0 + r, visible = p.VisibleInBlock(i, j0, nkb);
-            var row = new Span<float>(ws.Logits + r * KeyBlock, KeyBlock);
-            row[visible..].Clear();
-            var seen = row[..visible];
+            float* row = ws.Logits + r * KeyBlock;
+            new Span<float>(row + visible, cols - visible).Clear();
             if (g.FullyMasked(p, b, i))
             {
-                seen.Fill(1f / p.VisibleKeys(i));
+                new Span<float>(row, visible).Fill(1f / p.VisibleKeys(i));
                 continue;
             }
-            TensorPrimitives.Subtract(seen, g.Lse[(long)bh * p.QueryLength + i], seen);
-            TensorPrimitives.Exp(seen, seen);
+            ExpShiftedInPlace(row, visible, g.Lse[(long)bh * p.QueryLength + i]);
             if (x.Mask == null) continue;
             float* maskRow = x.Mask + (long)b * p.KeyLength + j0;
             for (int j = 0; j < visible; j++)
-                if (maskRow[j] == 0f) seen[j] = 0f;
+                if (maskRow[j] == 0f) row[j] = 0f;
         }
     }
 
@@ -192,32 +193,27 @@ public static partial class AttentionCpu
     /// ws.LogitGrads ← dS = P∘(dP − D_i) for the block whose P is in ws.Logits, with dP = dO·vᵀ + G. Zero on rows whose
     /// logits were all the constant −max (and, through P = 0, on masked and invisible keys).
     /// </summary>
-    private static unsafe void LogitGradients(in Operands x, in Gradients g, Workspace ws, int bh, int i0, int mq, int j0)
+    private static unsafe void LogitGradients(in Operands x, in Gradients g, Workspace ws, int bh, int i0, int mq, int j0, int nkb)
     {
         var p = x.Problem;
-        int b = bh / p.Heads, h = bh % p.Heads, nk = x.ProbKeyCount;
-        Gemm(mq, KeyBlock, p.ValueHeadDim, g.DORows(p, b, h, i0), p.ValueWidth, 1, x.ValuePanel(bh, j0), KeyBlock, ws.LogitGrads, KeyBlock, accumulate: false);
+        int b = bh / p.Heads, h = bh % p.Heads, nk = x.ProbKeyCount, cols = TileColumns(nkb);
+        Gemm(mq, cols, p.ValueHeadDim, g.DORows(p, b, h, i0), p.ValueWidth, 1, x.ValuePanel(bh, j0), KeyBlock, ws.LogitGrads, KeyBlock, accumulate: false);
         if (g.DProbs != null)
         {
             float invHeads = 1f / p.Heads;
             for (int n = 0; n < nk; n++)
             {
                 int key = x.ProbKeys[b * nk + n] - j0;
-                if ((uint)key >= KeyBlock) continue;
+                if ((uint)key >= (uint)nkb) continue;
                 for (int r = 0; r < mq; r++)
                     ws.LogitGrads[r * KeyBlock + key] += g.DProbs[((long)b * p.QueryLength + i0 + r) * nk + n] * invHeads;
             }
         }
         for (int r = 0; r < mq; r++)
         {
-            var grad = new Span<float>(ws.LogitGrads + r * KeyBlock, KeyBlock);
-            if (g.FullyMasked(p, b, i0 + r))
-            {
-                grad.Clear();
-                continue;
-            }
-            TensorPrimitives.Subtract(grad, g.Delta[(long)bh * p.QueryLength + i0 + r], grad);
-            TensorPrimitives.Multiply(grad, new ReadOnlySpan<float>(ws.Logits + r * KeyBlock, KeyBlock), grad);
+            float* grad = ws.LogitGrads + r * KeyBlock;
+            if (g.FullyMasked(p, b, i0 + r)) new Span<float>(grad, cols).Clear();
+            else SoftmaxBackwardInPlace(grad, ws.Logits + r * KeyBlock, cols, g.Delta[(long)bh * p.QueryLength + i0 + r]);
         }
     }
 }

@@ -92,20 +92,19 @@ public static partial class AttentionCpu
         int keyEnd = p.Causal ? Math.Min(p.KeyLength, i0 + mq) : p.KeyLength;
         for (int j0 = 0; j0 < keyEnd; j0 += KeyBlock)
         {
-            int nkb = Math.Min(KeyBlock, p.KeyLength - j0);
-            Gemm(mq, KeyBlock, d, ws.Queries, d, 1, x.KeyPanel(bh, j0), KeyBlock, ws.Logits, KeyBlock, accumulate: false);
+            int nkb = Math.Min(KeyBlock, p.KeyLength - j0), cols = TileColumns(nkb);
+            Gemm(mq, cols, d, ws.Queries, d, 1, x.KeyPanel(bh, j0), KeyBlock, ws.Logits, KeyBlock, accumulate: false);
             for (int r = 0; r < mq; r++)
             {
-                var row = new Span<float>(ws.Logits + r * KeyBlock, KeyBlock);
+                float* row = ws.Logits + r * KeyBlock;
                 int visible = p.VisibleInBlock(i0 + r, j0, nkb);
-                if (x.Mask != null) FillMasked(row[..visible], x.Mask + (long)b * p.KeyLength + j0);
+                if (x.Mask != null) FillMasked(row, visible, x.Mask + (long)b * p.KeyLength + j0);
+                new Span<float>(row + visible, cols - visible).Clear();
                 float corr = OnlineSoftmaxStep(row, visible, ref m[r], ref l[r]);
-                if (corr != 1f)
+                if (corr != 1f && j0 > 0) // nothing is accumulated before the first block
                 {
-                    var accRow = new Span<float>(acc + r * dv, dv);
-                    TensorPrimitives.Multiply(accRow, corr, accRow);
-                    var probRow = new Span<float>(pacc + r * nk, nk);
-                    TensorPrimitives.Multiply(probRow, corr, probRow);
+                    ScaleInPlace(acc + r * dv, dv, corr);
+                    ScaleInPlace(pacc + r * nk, nk, corr);
                 }
             }
             Gemm(mq, dv, nkb, ws.Logits, KeyBlock, 1, x.ValueRows(b, h, j0), p.ValueWidth, acc, dv, accumulate: true);
@@ -121,7 +120,8 @@ public static partial class AttentionCpu
         {
             long row = (long)b * p.QueryLength + i0 + r;
             float inv = 1f / l[r];
-            TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc + r * dv, dv), inv, new Span<float>(y.O + row * p.ValueWidth + h * dv, dv));
+            ScaleInPlace(acc + r * dv, dv, inv);
+            new ReadOnlySpan<float>(acc + r * dv, dv).CopyTo(new Span<float>(y.O + row * p.ValueWidth + h * dv, dv));
             y.Lse[(long)bh * p.QueryLength + i0 + r] = m[r] + MathF.Log(l[r]);
             if (nk > 0)
                 TensorPrimitives.Multiply(new ReadOnlySpan<float>(pacc + r * nk, nk), inv,
@@ -129,28 +129,30 @@ public static partial class AttentionCpu
         }
     }
 
+    /// <summary>
+    /// Logit columns computed for a key block of <paramref name="blockKeys"/> keys: rounded up to the 16-wide GEMM tile,
+    /// the extra columns are exact zeros from the panel padding and are never read as probabilities.
+    /// </summary>
+    private static int TileColumns(int blockKeys) => (blockKeys + 15) & ~15;
+
     /// <summary>ViCo's masked_fill(~mask, −max): the logit of every masked key becomes −float.MaxValue.</summary>
-    private static unsafe void FillMasked(Span<float> logits, float* maskRow)
+    private static unsafe void FillMasked(float* logits, int n, float* maskRow)
     {
-        for (int j = 0; j < logits.Length; j++)
+        for (int j = 0; j < n; j++)
             if (maskRow[j] == 0f) logits[j] = -float.MaxValue;
     }
 
     /// <summary>
-    /// One key block of the online softmax for one query row: folds the block's visible logits into the running max m and
-    /// sum l, overwrites them with exp(s − m_new) (invisible entries with 0) and returns exp(m_old − m_new), the factor
-    /// by which everything accumulated so far must be rescaled.
+    /// One key block of the online softmax for one query row: folds the block's <paramref name="visible"/> logits into the
+    /// running max m and sum l, overwrites them with exp(s − m_new) and returns exp(m_old − m_new), the factor by which
+    /// everything accumulated so far must be rescaled.
     /// </summary>
-    private static float OnlineSoftmaxStep(Span<float> row, int visible, ref float m, ref float l)
+    private static unsafe float OnlineSoftmaxStep(float* row, int visible, ref float m, ref float l)
     {
-        row[visible..].Clear();
         if (visible == 0) return 1f;
-        var seen = row[..visible];
-        float mNew = Math.Max(m, TensorPrimitives.Max(seen));
+        float mNew = Math.Max(m, RowMax(row, visible));
         float corr = MathF.Exp(m - mNew); // 0 on the first block (m = −∞)
-        TensorPrimitives.Subtract(seen, mNew, seen);
-        TensorPrimitives.Exp(seen, seen);
-        l = l * corr + TensorPrimitives.Sum(seen);
+        l = l * corr + ExpShiftedInPlace(row, visible, mNew);
         m = mNew;
         return corr;
     }

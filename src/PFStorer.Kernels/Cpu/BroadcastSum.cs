@@ -14,6 +14,8 @@ public static class BroadcastSum
     /// </summary>
     public static void SumToShape(ReadOnlySpan<float> src, ReadOnlySpan<int> srcShape, Span<float> dst, ReadOnlySpan<int> dstShape)
     {
+        // Extra leading size-1 destination dims (e.g. [1, C] from [C]) hold the same elements; drop them.
+        while (dstShape.Length > srcShape.Length && dstShape[0] == 1) dstShape = dstShape[1..];
         if (dstShape.Length > srcShape.Length) throw Mismatch(srcShape, dstShape);
         // Collapse to alternating runs of kept / reduced dims (size-1 source dims vanish); runs of the same kind merge
         // because both tensors are row-major, so the whole reduction is an odometer over a few (size, kept) runs.

@@ -24,15 +24,36 @@ public readonly record struct Conv2dGeometry(int Batch, int Channels, int Height
 }
 
 /// <summary>
-/// Conv2d as im2col + <see cref="Sgemm"/> per image: y[b] = W[O, C·kh·kw] · col(x[b]) + bias, NCHW.
+/// Conv2d as im2col + <see cref="Sgemm"/>: y[b] = W[O, C·kh·kw] · col(x[b]) + bias, NCHW.
 /// Backward reuses the same two GEMM shapes: dW = Σ_b dy[b] · col(x[b])ᵀ and dx[b] = col2im(Wᵀ · dy[b]).
-/// The column matrices come from the host pool, so a steady-state loop allocates nothing.
+/// The column matrix is built for a band of output rows at a time, so its scratch (from the host pool) stays under
+/// <see cref="ColumnBudget"/> however large the image; a steady-state loop allocates nothing.
 /// </summary>
 public static unsafe class Conv2dCpu
 {
+    /// <summary>Most floats one band's column matrix may hold (32 MiB): bounds scratch at large latents while each band's
+    /// GEMM stays wide enough (thousands of columns) to keep every core busy.</summary>
+    private const long ColumnBudget = 1 << 23;
+
     public static void Forward(in Conv2dGeometry g, float* x, float* w, float* bias, float* y)
     {
         g.Validate();
+        Forward(g, x, w, bias, y, BandRows(g));
+    }
+
+    /// <summary>Gradients of <see cref="Forward(in Conv2dGeometry, float*, float*, float*, float*)"/>; each of dx, dw, dbias is
+    /// computed only when non-null, and overwritten.</summary>
+    public static void Backward(in Conv2dGeometry g, float* x, float* w, float* dy, float* dx, float* dw, float* dbias)
+    {
+        g.Validate();
+        Backward(g, x, w, dy, dx, dw, dbias, BandRows(g));
+    }
+
+    /// <summary>Forward with an explicit band height (output rows per im2col band), so tests can force many bands.</summary>
+    internal static void Forward(in Conv2dGeometry g, float* x, float* w, float* bias, float* y, int band)
+    {
+        g.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(band, 1);
         int o = g.OutChannels, k = g.ColRows, n = g.ColCols;
         long xImage = (long)g.Channels * g.Height * g.Width, yImage = (long)o * n;
         float beta = 0;
@@ -48,18 +69,21 @@ public static unsafe class Conv2dCpu
             Sgemm.Batched(g.Batch, false, false, o, n, k, 1f, w, k, 0, x, n, xImage, beta, y, n, yImage);
             return;
         }
-        using var col = Scratch.Rent((long)k * n);
+        using var col = Scratch.Rent((long)k * Math.Min(band, g.OutHeight) * g.OutWidth);
         for (int b = 0; b < g.Batch; b++)
-        {
-            Im2Col(g, x + b * xImage, col.Pointer);
-            Sgemm.Gemm(false, false, o, n, k, 1f, w, k, col.Pointer, n, beta, y + b * yImage, n);
-        }
+            for (int oh0 = 0; oh0 < g.OutHeight; oh0 += band)
+            {
+                int oh1 = Math.Min(g.OutHeight, oh0 + band), cols = (oh1 - oh0) * g.OutWidth;
+                Im2Col(g, x + b * xImage, col.Pointer, oh0, oh1);
+                Sgemm.Gemm(false, false, o, cols, k, 1f, w, k, col.Pointer, cols, beta, y + b * yImage + (long)oh0 * g.OutWidth, n);
+            }
     }
 
-    /// <summary>Gradients of <see cref="Forward"/>; each of dx, dw, dbias is computed only when non-null, and overwritten.</summary>
-    public static void Backward(in Conv2dGeometry g, float* x, float* w, float* dy, float* dx, float* dw, float* dbias)
+    /// <summary>Backward with an explicit band height.</summary>
+    internal static void Backward(in Conv2dGeometry g, float* x, float* w, float* dy, float* dx, float* dw, float* dbias, int band)
     {
         g.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(band, 1);
         int o = g.OutChannels, k = g.ColRows, n = g.ColCols;
         long xImage = (long)g.Channels * g.Height * g.Width, yImage = (long)o * n;
         if (dbias != null)
@@ -71,73 +95,87 @@ public static unsafe class Conv2dCpu
                 dbias[c] = (float)s;
             }
         }
-        if (dw != null)
+        if (dw == null && dx == null) return;
+        if (dw != null) new Span<float>(dw, o * k).Clear();
+        if (g.IsPointwise)
         {
-            if (g.Batch == 0) new Span<float>(dw, o * k).Clear();
-            using var col = Scratch.Rent(g.IsPointwise ? 0 : (long)k * n);
-            for (int b = 0; b < g.Batch; b++)
-            {
-                float* cols = x + b * xImage;
-                if (!g.IsPointwise)
-                {
-                    Im2Col(g, cols, col.Pointer);
-                    cols = col.Pointer;
-                }
-                Sgemm.Gemm(false, true, o, k, n, 1f, dy + b * yImage, n, cols, n, b == 0 ? 0 : 1, dw, k);
-            }
+            // The input itself is the column matrix.
+            if (dw != null)
+                for (int b = 0; b < g.Batch; b++) Sgemm.Gemm(false, true, o, k, n, 1f, dy + b * yImage, n, x + b * xImage, n, 1, dw, k);
+            if (dx != null) Sgemm.Batched(g.Batch, true, false, k, n, o, 1f, w, k, 0, dy, n, yImage, 0, dx, n, xImage);
+            return;
         }
         if (dx != null)
-        {
-            if (g.IsPointwise)
+            for (int b = 0; b < g.Batch; b++) new Span<float>(dx + b * xImage, checked((int)xImage)).Clear();
+        // One scratch serves both: the band's columns feed dW, then the same memory receives Wᵀ·dy for col2im.
+        using var col = Scratch.Rent((long)k * Math.Min(band, g.OutHeight) * g.OutWidth);
+        for (int b = 0; b < g.Batch; b++)
+            for (int oh0 = 0; oh0 < g.OutHeight; oh0 += band)
             {
-                Sgemm.Batched(g.Batch, true, false, k, n, o, 1f, w, k, 0, dy, n, yImage, 0, dx, n, xImage);
-                return;
+                int oh1 = Math.Min(g.OutHeight, oh0 + band), cols = (oh1 - oh0) * g.OutWidth;
+                float* dyBand = dy + b * yImage + (long)oh0 * g.OutWidth;
+                if (dw != null)
+                {
+                    Im2Col(g, x + b * xImage, col.Pointer, oh0, oh1);
+                    Sgemm.Gemm(false, true, o, k, cols, 1f, dyBand, n, col.Pointer, cols, 1, dw, k);
+                }
+                if (dx != null)
+                {
+                    Sgemm.Gemm(true, false, k, cols, o, 1f, w, k, dyBand, n, 0, col.Pointer, cols);
+                    Col2Im(g, col.Pointer, dx + b * xImage, oh0, oh1);
+                }
             }
-            using var dcol = Scratch.Rent((long)k * n);
-            for (int b = 0; b < g.Batch; b++)
-            {
-                Sgemm.Gemm(true, false, k, n, o, 1f, w, k, dy + b * yImage, n, 0, dcol.Pointer, n);
-                Col2Im(g, dcol.Pointer, dx + b * xImage);
-            }
-        }
+    }
+
+    /// <summary>Output rows per band: the fewest bands whose columns fit <see cref="ColumnBudget"/>, split evenly
+    /// (64 rows over a 45-row budget run as 32 + 32, not 45 + 19, so no band's GEMM is starved of columns).</summary>
+    private static int BandRows(in Conv2dGeometry g)
+    {
+        int fit = (int)Math.Clamp(ColumnBudget / ((long)g.ColRows * g.OutWidth), 1, g.OutHeight);
+        int bands = (g.OutHeight + fit - 1) / fit;
+        return (g.OutHeight + bands - 1) / bands;
     }
 
     /// <summary>Below this many column elements im2col / col2im run on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 16;
 
-    /// <summary>col[(c·kh + i)·kw + j, oh·Wo + ow] = x[c, oh·s − p + i, ow·s − p + j], zero outside the image.</summary>
-    public static void Im2Col(in Conv2dGeometry g, float* x, float* col)
+    /// <summary>
+    /// Columns of output rows [oh0, oh1): col[(c·kh + i)·kw + j, (oh − oh0)·Wo + ow] = x[c, oh·s − p + i, ow·s − p + j],
+    /// zero outside the image.
+    /// </summary>
+    public static void Im2Col(in Conv2dGeometry g, float* x, float* col, int oh0, int oh1)
     {
         var geo = g;
         nint xs = (nint)x, cs = (nint)col;
-        if ((long)g.ColRows * g.ColCols >= ParallelThreshold)
-            Parallel.For(0, g.Channels, c => Im2ColChannel(geo, (float*)xs, (float*)cs, c));
+        if ((long)g.ColRows * (oh1 - oh0) * g.OutWidth >= ParallelThreshold)
+            Parallel.For(0, g.Channels, c => Im2ColChannel(geo, (float*)xs, (float*)cs, c, oh0, oh1));
         else
-            for (int c = 0; c < g.Channels; c++) Im2ColChannel(geo, x, col, c);
+            for (int c = 0; c < g.Channels; c++) Im2ColChannel(geo, x, col, c, oh0, oh1);
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: dx = Σ of every column entry back onto the pixel it was read from (dx overwritten).</summary>
-    public static void Col2Im(in Conv2dGeometry g, float* col, float* dx)
+    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry of rows [oh0, oh1) onto the pixel it was read from.</summary>
+    public static void Col2Im(in Conv2dGeometry g, float* col, float* dx, int oh0, int oh1)
     {
         var geo = g;
         nint cs = (nint)col, xs = (nint)dx;
         // Parallel over input channels: each channel's kh·kw rows scatter only into that channel's plane, so no races.
-        if ((long)g.ColRows * g.ColCols >= ParallelThreshold)
-            Parallel.For(0, g.Channels, c => Col2ImChannel(geo, (float*)cs, (float*)xs, c));
+        if ((long)g.ColRows * (oh1 - oh0) * g.OutWidth >= ParallelThreshold)
+            Parallel.For(0, g.Channels, c => Col2ImChannel(geo, (float*)cs, (float*)xs, c, oh0, oh1));
         else
-            for (int c = 0; c < g.Channels; c++) Col2ImChannel(geo, col, dx, c);
+            for (int c = 0; c < g.Channels; c++) Col2ImChannel(geo, col, dx, c, oh0, oh1);
     }
 
-    private static void Im2ColChannel(in Conv2dGeometry g, float* x, float* col, int c)
+    private static void Im2ColChannel(in Conv2dGeometry g, float* x, float* col, int c, int oh0, int oh1)
     {
-        int ho = g.OutHeight, wo = g.OutWidth, s = g.Stride;
+        int wo = g.OutWidth, s = g.Stride;
+        long bandCols = (long)(oh1 - oh0) * wo;
         float* plane = x + (long)c * g.Height * g.Width;
         for (int i = 0; i < g.KernelH; i++)
             for (int j = 0; j < g.KernelW; j++)
             {
-                float* row = col + ((long)(c * g.KernelH + i) * g.KernelW + j) * ho * wo;
+                float* row = col + ((long)(c * g.KernelH + i) * g.KernelW + j) * bandCols;
                 ValidRange(g, j, out int lo, out int hi);
-                for (int oh = 0; oh < ho; oh++, row += wo)
+                for (int oh = oh0; oh < oh1; oh++, row += wo)
                 {
                     int ih = oh * s - g.Padding + i;
                     if ((uint)ih >= (uint)g.Height || lo >= hi) { new Span<float>(row, wo).Clear(); continue; }
@@ -150,18 +188,18 @@ public static unsafe class Conv2dCpu
             }
     }
 
-    private static void Col2ImChannel(in Conv2dGeometry g, float* col, float* dx, int c)
+    private static void Col2ImChannel(in Conv2dGeometry g, float* col, float* dx, int c, int oh0, int oh1)
     {
-        int ho = g.OutHeight, wo = g.OutWidth, s = g.Stride;
+        int wo = g.OutWidth, s = g.Stride;
+        long bandCols = (long)(oh1 - oh0) * wo;
         float* plane = dx + (long)c * g.Height * g.Width;
-        new Span<float>(plane, g.Height * g.Width).Clear();
         for (int i = 0; i < g.KernelH; i++)
             for (int j = 0; j < g.KernelW; j++)
             {
-                float* row = col + ((long)(c * g.KernelH + i) * g.KernelW + j) * ho * wo;
+                float* row = col + ((long)(c * g.KernelH + i) * g.KernelW + j) * bandCols;
                 ValidRange(g, j, out int lo, out int hi);
                 if (lo >= hi) continue;
-                for (int oh = 0; oh < ho; oh++, row += wo)
+                for (int oh = oh0; oh < oh1; oh++, row += wo)
                 {
                     int ih = oh * s - g.Padding + i;
                     if ((uint)ih >= (uint)g.Height) continue;

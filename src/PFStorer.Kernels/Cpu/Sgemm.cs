@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace PFStorer.Kernels.Cpu;
 
 /// <summary>
@@ -5,16 +7,17 @@ namespace PFStorer.Kernels.Cpu;
 /// op(B) is packed once into NR-wide column panels (shared by the whole batch when B is shared), then every
 /// MC×NC tile of C is an independent task that packs its MR-high row panels of op(A) per KC slice and runs the
 /// register-blocked <see cref="SgemmKernel"/> over them: the B micro-panel stays in L1, the packed A block in L2.
+/// NR is the kernel's width: 16 (Vector256) or 32 (Vector512).
 /// </summary>
 public static unsafe class Sgemm
 {
-    public const int MR = SgemmKernel.MR, NR = SgemmKernel.NR;
-    /// <summary>Depth of one packed slice: an MR×KC A panel (6 KiB) and a KC×NR B panel (16 KiB) fit L1 together.</summary>
+    public const int MR = SgemmKernel.MR;
+    /// <summary>Depth of one packed slice: an MR×KC A panel (6 KiB) and a KC×NR B panel (16 or 32 KiB) fit L1 together.</summary>
     public const int KC = 256;
     /// <summary>Rows of A packed per tile: MC×KC floats (144 KiB) live in L2 while NC/NR B panels stream past.</summary>
     public const int MC = 24 * MR;
-    /// <summary>Columns per tile (a multiple of NR); also the grain of the column split across threads.</summary>
-    public const int NC = 32 * NR;
+    /// <summary>Columns per tile (a multiple of both kernel widths); also the grain of the column split across threads.</summary>
+    public const int NC = 512;
 
     /// <summary>Below this many multiply-adds a call runs on the calling thread: task hand-off would cost more than it saves.</summary>
     private const double ParallelThreshold = 1 << 18;
@@ -30,8 +33,15 @@ public static unsafe class Sgemm
     /// With beta = 0, C is write-only (its old contents, even NaN, are ignored). bias (length n) is added to every row.
     /// </summary>
     public static void Batched(int batch, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, float* bias = null) =>
+        Batched(SgemmKernel.WideByDefault, batch, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, bias);
+
+    /// <summary>The batched GEMM with an explicit kernel width, so tests and benchmarks can run the 6×16 kernel on AVX-512 machines too.</summary>
+    internal static void Batched(bool wide, int batch, bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, float* bias = null)
     {
+        if (wide && !Vector512.IsHardwareAccelerated) throw new PlatformNotSupportedException("sgemm: the 6×32 kernel needs accelerated Vector512");
+        int nr = wide ? SgemmKernel.WideNR : SgemmKernel.NarrowNR;
         if (batch < 0 || m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"sgemm: negative size batch={batch} m={m} n={n} k={k}");
         if (ldc < n || lda < (transA ? m : k) || ldb < (transB ? k : n))
             throw new ArgumentException($"sgemm: leading dimensions lda={lda} ldb={ldb} ldc={ldc} too small for m={m} n={n} k={k} (transA={transA}, transB={transB})");
@@ -39,10 +49,10 @@ public static unsafe class Sgemm
 
         var job = new Job
         {
-            TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
+            TransA = transA, TransB = transB, Wide = wide, NR = nr, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
             A = a, Lda = lda, StrideA = strideA, B = b, Ldb = ldb, StrideB = strideB,
             C = c, Ldc = ldc, StrideC = strideC, Bias = bias,
-            NPad = (n + NR - 1) / NR * NR, MBlocks = (m + MC - 1) / MC, NBlocks = (n + NC - 1) / NC,
+            NPad = (n + nr - 1) / nr * nr, MBlocks = (m + MC - 1) / MC, NBlocks = (n + NC - 1) / NC,
         };
         bool parallel = (double)batch * m * n * k >= ParallelThreshold;
         if (k == 0 || alpha == 0)
@@ -55,7 +65,7 @@ public static unsafe class Sgemm
         int bCount = strideB == 0 ? 1 : batch;
         using var packedB = Scratch.Rent((long)bCount * k * job.NPad);
         job.PackedB = packedB.Pointer;
-        int kBlocks = (k + KC - 1) / KC, panels = job.NPad / NR;
+        int kBlocks = (k + KC - 1) / KC, panels = job.NPad / nr;
         long packUnits = (long)bCount * kBlocks * panels;
         if (parallel) Parallel.For(0L, packUnits, u => job.PackBUnit(u, kBlocks, panels));
         else for (long u = 0; u < packUnits; u++) job.PackBUnit(u, kBlocks, panels);
@@ -77,8 +87,8 @@ public static unsafe class Sgemm
 
     private struct Job
     {
-        public bool TransA, TransB;
-        public int M, N, K, Lda, Ldb, Ldc, NPad, MBlocks, NBlocks;
+        public bool TransA, TransB, Wide;
+        public int NR, M, N, K, Lda, Ldb, Ldc, NPad, MBlocks, NBlocks;
         public float Alpha, Beta;
         public float* A, B, C, Bias, PackedB;
         public long StrideA, StrideB, StrideC;
@@ -91,7 +101,7 @@ public static unsafe class Sgemm
             int kb = (int)(rest % kBlocks), bi = (int)(rest / kBlocks);
             int pc = kb * KC, kc = Math.Min(KC, K - pc);
             float* dst = PackedB + (long)bi * K * NPad + (long)pc * NPad + (long)panel * kc * NR;
-            SgemmPack.PanelB(B + bi * StrideB, Ldb, TransB, pc, kc, panel * NR, Math.Min(NR, N - panel * NR), dst);
+            SgemmPack.PanelB(B + bi * StrideB, Ldb, TransB, pc, kc, panel * NR, Math.Min(NR, N - panel * NR), NR, dst);
         }
 
         /// <summary>One MC×NC tile of one batch entry's C, over the full depth.</summary>
@@ -108,7 +118,7 @@ public static unsafe class Sgemm
             // first slice overwrites C, which never has to be read (or zeroed) at all.
             bool prologue = Beta != 0 || Bias != null;
             if (prologue) Prologue(c, ic, mc, jc, nc);
-            float* edge = stackalloc float[MR * NR];
+            float* edge = stackalloc float[MR * SgemmKernel.WideNR];
             for (int pc = 0; pc < K; pc += KC)
             {
                 int kc = Math.Min(KC, K - pc);
@@ -124,12 +134,12 @@ public static unsafe class Sgemm
                         float* aPanel = aPack + (long)ir * kc;
                         float* cTile = c + (long)(ic + ir) * Ldc + jc + jr;
                         if (mr == MR && nr == NR)
-                            SgemmKernel.Run(kc, aPanel, bPanel, cTile, Ldc, Alpha, accumulate);
+                            Kernel(kc, aPanel, bPanel, cTile, Ldc, accumulate);
                         else
                         {
                             // Edge tile: the kernel always computes a full MR×NR block (packing zero-pads), so it
                             // writes to a scratch tile and only the valid mr×nr corner lands in C.
-                            SgemmKernel.Run(kc, aPanel, bPanel, edge, NR, Alpha, accumulate: false);
+                            Kernel(kc, aPanel, bPanel, edge, NR, accumulate: false);
                             for (int i = 0; i < mr; i++)
                             {
                                 float* dst = cTile + (long)i * Ldc;
@@ -141,6 +151,12 @@ public static unsafe class Sgemm
                     }
                 }
             }
+        }
+
+        private readonly void Kernel(int kc, float* a, float* b, float* c, long ldc, bool accumulate)
+        {
+            if (Wide) SgemmKernel.Run32(kc, a, b, c, ldc, Alpha, accumulate);
+            else SgemmKernel.Run16(kc, a, b, c, ldc, Alpha, accumulate);
         }
 
         /// <summary>C[rows, cols] = beta·C (+ bias); beta = 0 overwrites without reading C.</summary>

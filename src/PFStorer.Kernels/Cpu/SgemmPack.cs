@@ -39,22 +39,21 @@ internal static unsafe class SgemmPack
         }
     }
 
-    /// <summary>op(B)[pc..pc+kc, jc..jc+nr] (nr ≤ NR) as one panel [kc][NR], columns beyond nr zeroed.</summary>
-    public static void PanelB(float* b, int ldb, bool trans, int pc, int kc, int jc, int nr, float* dst)
+    /// <summary>op(B)[pc..pc+kc, jc..jc+nr] (nr ≤ width, the kernel's NR) as one panel [kc][width], columns beyond nr zeroed.</summary>
+    public static void PanelB(float* b, int ldb, bool trans, int pc, int kc, int jc, int nr, int width, float* dst)
     {
-        const int NR = SgemmKernel.NR;
         if (!trans)
         {
-            // B row-major [k, n]: one depth step is a contiguous run of NR columns.
+            // B row-major [k, n]: one depth step is a contiguous run of width columns.
             for (int p = 0; p < kc; p++)
             {
                 float* src = b + (long)(pc + p) * ldb + jc;
-                float* d = dst + p * NR;
-                if (nr == NR) new ReadOnlySpan<float>(src, NR).CopyTo(new Span<float>(d, NR));
+                float* d = dst + p * width;
+                if (nr == width) new ReadOnlySpan<float>(src, width).CopyTo(new Span<float>(d, width));
                 else
                 {
                     for (int j = 0; j < nr; j++) d[j] = src[j];
-                    for (int j = nr; j < NR; j++) d[j] = 0;
+                    for (int j = nr; j < width; j++) d[j] = 0;
                 }
             }
         }
@@ -64,11 +63,11 @@ internal static unsafe class SgemmPack
             for (int j = 0; j < nr; j++)
             {
                 float* src = b + (long)(jc + j) * ldb + pc;
-                for (int p = 0; p < kc; p++) dst[p * NR + j] = src[p];
+                for (int p = 0; p < kc; p++) dst[p * width + j] = src[p];
             }
-            if (nr < NR)
+            if (nr < width)
                 for (int p = 0; p < kc; p++)
-                    for (int j = nr; j < NR; j++) dst[p * NR + j] = 0;
+                    for (int j = nr; j < width; j++) dst[p * width + j] = 0;
         }
     }
 }

@@ -27,7 +27,8 @@ public static class KernelCatalog
     {
         "elementwise" => [
             .. PerType(t => Ops(3, op => $"unary_fwd<{t}, {op}>")), .. PerType(t => Ops(3, op => $"unary_bwd<{t}, {op}>")),
-            .. PerType(t => [$"geglu_fwd<{t}>", $"geglu_bwd<{t}>", $"affine<{t}>", $"sft_fwd<{t}>", $"sft_bwd<{t}>"]),
+            .. PerType(t => [$"geglu_fwd<{t}>", $"geglu_bwd<{t}>", $"affine<{t}>", $"sft_fwd<{t}>", $"sft_bwd<{t}>",
+                $"leaky_relu_fwd<{t}>", $"leaky_relu_bwd<{t}>"]),
             .. PerType(t => Ops(3, op => $"binary_same<{t}, {op}>")), .. PerType(t => Ops(3, op => $"binary_bcast<{t}, {op}>"))],
         "groupnorm" => [
             .. PerType(t => [$"groupnorm_fwd<{t}, false, false>", $"groupnorm_fwd<{t}, true, false>", $"groupnorm_fwd<{t}, false, true>"]),
@@ -47,7 +48,8 @@ public static class KernelCatalog
             .. PerType(t => [$"timestep_embedding<float, {t}>", $"timestep_embedding<i64, {t}>",
                 $"embedding_fwd<{t}>", $"embedding_bwd_table<{t}>", $"embedding_bwd_override<{t}>"])],
         "adamw" => PerType(t => [$"adamw_step<{t}>"]),
-        "ddpm" => PerType(t => [$"ddpm_step<{t}>"]),
+        "ddpm" => PerType(t => [$"guidance<{t}>", $"posterior_step<{t}>", $"accumulate_tile<{t}>"]),
+        "random" => ["standard_normal_f32"],
         "cast" => [
             .. CastPairs().SelectMany(p => new[] { $"cast<{p.From}, {p.To}>", $"copy_strided<{p.From}, {p.To}>" }),
             "fill_u64"],

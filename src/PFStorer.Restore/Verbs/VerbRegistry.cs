@@ -7,5 +7,9 @@ internal static class VerbRegistry
     public static IEnumerable<Command> All() =>
     [
         InfoVerb.Create(),
+        RestoreVerb.Create(),
+        DegradeVerb.Create(),
+        MetricsVerb.Create(),
+        WeightsVerb.Create(),
     ];
 }

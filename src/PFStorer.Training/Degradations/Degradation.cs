@@ -73,7 +73,7 @@ public static class Degradation
             if (p.Sinc != null) colour = Filtering.Filter2D(colour, BlurKernels.CircularLowpass(p.Sinc.Cutoff, p.Sinc.KernelSize), p.Sinc.KernelSize);
             if (p.Second != null) colour = ApplyFirstOrder(colour, p.Second);
         }
-        return Channels.WithAlphaOf(colour, image);
+        return Alpha.CarryOver(colour, image);
     }
 
     /// <summary>

@@ -111,20 +111,50 @@ public static class Filtering
         var s = Samples(src);
         var dst = new float[s.Length];
         var window = new float[kernelSize * kernelSize];
+        // Replicated border as precomputed clamped offsets, so the inner gather has no branches.
+        var columns = new int[w + 2 * r];
+        for (int x = 0; x < columns.Length; x++) columns[x] = Math.Clamp(x - r, 0, w - 1) * c;
+        var rows = new int[kernelSize];
         for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-        for (int ch = 0; ch < c; ch++)
         {
-            int n = 0;
-            for (int dy = -r; dy <= r; dy++)
+            for (int k = 0; k < kernelSize; k++) rows[k] = Math.Clamp(y + k - r, 0, h - 1) * w * c;
+            for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < c; ch++)
             {
-                int yy = Math.Clamp(y + dy, 0, h - 1);
-                for (int dx = -r; dx <= r; dx++) window[n++] = s[(yy * w + Math.Clamp(x + dx, 0, w - 1)) * c + ch];
+                int n = 0;
+                foreach (int row in rows)
+                    for (int k = 0; k < kernelSize; k++) window[n++] = s[row + columns[x + k] + ch];
+                dst[(y * w + x) * c + ch] = Select(window, window.Length / 2);
             }
-            Array.Sort(window);
-            dst[(y * w + x) * c + ch] = window[window.Length / 2];
         }
         return Like(src, dst, w, h);
+    }
+
+    /// <summary>The k-th smallest value (Hoare's quickselect, middle pivot); reorders <paramref name="a"/>.</summary>
+    private static float Select(Span<float> a, int k)
+    {
+        int lo = 0, hi = a.Length - 1;
+        while (lo < hi)
+        {
+            float pivot = a[(lo + hi) >> 1];
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (a[i] < pivot) i++;
+                while (a[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (a[i], a[j]) = (a[j], a[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // Now a[lo..j] ≤ pivot ≤ a[i..hi], and anything strictly between j and i equals the pivot.
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return a[k];
+        }
+        return a[k];
     }
 
     /// <summary>OpenCV BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba): the edge sample is not repeated.</summary>

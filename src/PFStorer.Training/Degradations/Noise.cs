@@ -78,7 +78,7 @@ public static class Noise
     {
         var colour = src.HasAlpha ? src.WithoutAlpha() : src;
         var decoded = JpegCodec.Decode(JpegCodec.Encode(colour, quality), $"<jpeg q{quality}>").ToF32();
-        return src.HasAlpha ? Channels.WithAlphaOf(decoded, src) : decoded;
+        return src.HasAlpha ? Alpha.CarryOver(decoded, src) : decoded;
     }
 
     private static float Clip(double v) => (float)Math.Clamp(v, 0.0, 255.0);

@@ -85,6 +85,29 @@ public class PngCodecTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void SubByteGrayScalesToEightBits(int bitDepth)
+    {
+        var rng = Reference.NewRandom(out int seed);
+        int levels = 1 << bitDepth, rowBytes = (W * bitDepth + 7) / 8;
+        var value = new int[W * H];
+        var packed = new byte[rowBytes * H];
+        for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+        {
+            value[y * W + x] = rng.Next(levels);
+            int bit = x * bitDepth;
+            packed[y * rowBytes + bit / 8] |= (byte)(value[y * W + x] << (8 - bitDepth - bit % 8));
+        }
+        var image = PngCodec.Decode(PngBytes.Build(W, H, bitDepth, 0, packed), "gray-sub.png");
+        Assert.Equal(1, image.Channels);
+        for (int p = 0; p < W * H; p++) // the PNG specification's scaling: v · 255 / (2^depth − 1), exact for these depths
+            Assert.True(image.U8![p] == value[p] * 255 / (levels - 1), $"{bitDepth}-bit gray pixel {p}: {image.U8[p]} vs level {value[p]} (seed {seed})");
+    }
+
     [Fact]
     public void GrayTransparencyKeyBecomesAlpha()
     {

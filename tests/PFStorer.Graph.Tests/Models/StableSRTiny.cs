@@ -25,16 +25,21 @@ public sealed class StableSRTiny : IDisposable
         Model = new LatentDiffusionSRTextWT(Config);
         CfwVae = new AutoencoderKL(Config.Vae, cfw: true);
         using (var weights = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "model.safetensors")))
-            Load(weights, Model, "");
+        {
+            Load(weights, Model.DiffusionModel, StableSRComponent.Unet);
+            Load(weights, Model.StructCondStageModel, StableSRComponent.TimeAwareEncoder);
+            Load(weights, Model.FirstStageModel, StableSRComponent.Vae);
+            Load(weights, Model.CondStageModel, StableSRComponent.TextEncoder);
+        }
         using (var cfw = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors")))
-            Load(cfw, CfwVae, "");
+            Load(cfw, CfwVae, StableSRComponent.CfwVae);
         _cases = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "cases.safetensors"));
     }
 
-    // TEMPORARY until the checkpoint helper's LoadReport.LoadInto lands in main: plain name-by-name assignment.
-    private static void Load(Checkpoint file, Modules.Module module, string prefix)
+    private static void Load(Checkpoint file, Modules.Module module, StableSRComponent component)
     {
-        foreach (var (path, param) in module.NamedParameters(prefix)) param.Assign(file.Load(path));
+        var report = LoadReport.LoadInto(file, module, component);
+        Assert.True(report.IsExact, $"{file.Path} → {component}: {report}");
     }
 
     /// <summary>A reference tensor of cases.safetensors (f32, or i64 for tokens and timesteps).</summary>

@@ -31,6 +31,10 @@ public sealed class TextEncoderParityTests(StableSRTiny tiny) : IClassFixture<St
         tiny.AssertMatches(block0, "text.resblock0_out");
         using var context = text.Forward(ids);
         tiny.AssertMatches(context, "text.context");
+        // The "last"-layer variant (not StableSR's) exercises the block that "penultimate" skips.
+        using var block1 = text.Resblocks[1].Forward(block0);
+        using var lastLayer = text.LnFinal.Forward(block1);
+        tiny.AssertMatches(lastLayer, "text.context_last_layer");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using PFStorer.Graph.Autograd;
+using PFStorer.Kernels.Cpu;
 using Xunit;
 using static PFStorer.Graph.Tests.Reference;
 
@@ -41,6 +42,37 @@ public class ConvTests
                         y[((b * s.O + o) * s.Ho + oh) * s.Wo + ow] = acc;
                     }
         return y;
+    }
+
+    /// <summary>Analytic float64 gradients: dx[b,c,ih,iw] = Σ dy·w over the taps that read that pixel, dw[o,c,i,j] = Σ dy·x, dbias[o] = Σ dy.</summary>
+    private static (double[] dx, double[] dw, double[] db) RefConvBackward(Shape s, double[] x, double[] w, double[] dy)
+    {
+        var dx = new double[x.Length];
+        var dw = new double[w.Length];
+        var db = new double[s.O];
+        for (int b = 0; b < s.B; b++)
+            for (int o = 0; o < s.O; o++)
+                for (int oh = 0; oh < s.Ho; oh++)
+                    for (int ow = 0; ow < s.Wo; ow++)
+                    {
+                        double g = dy[((b * s.O + o) * s.Ho + oh) * s.Wo + ow];
+                        db[o] += g;
+                        for (int c = 0; c < s.C; c++)
+                            for (int i = 0; i < s.KH; i++)
+                            {
+                                int ih = oh * s.Stride - s.Pad + i;
+                                if (ih < 0 || ih >= s.H) continue;
+                                for (int j = 0; j < s.KW; j++)
+                                {
+                                    int iw = ow * s.Stride - s.Pad + j;
+                                    if (iw < 0 || iw >= s.W) continue;
+                                    int xi = ((b * s.C + c) * s.H + ih) * s.W + iw, wi = ((o * s.C + c) * s.KH + i) * s.KW + j;
+                                    dx[xi] += g * w[wi];
+                                    dw[wi] += g * x[xi];
+                                }
+                            }
+                    }
+        return (dx, dw, db);
     }
 
     public static TheoryData<int, int, int, int, int, int, int, int, int> SmallShapes() => new()
@@ -87,8 +119,7 @@ public class ConvTests
 
     /// <summary>
     /// Shapes large enough for the multi-block GEMM (depth over KC) and the parallel im2col / col2im. Finite differences
-    /// would take too long here, so the backward is checked against the analytic float64 gradients written out directly:
-    /// dx[b,c,ih,iw] = Σ dy·w over the taps that read that pixel, dw[o,c,i,j] = Σ dy·x, dbias[o] = Σ dy.
+    /// would take too long here, so the backward is checked against the analytic float64 gradients.
     /// </summary>
     [Theory]
     [InlineData(1, 32, 34, 30, 40, 3, 1, 1)]
@@ -111,31 +142,7 @@ public class ConvTests
         x.Backend.Conv2d(x, wt, bias, y, stride, pad);
         AssertClose(y.ToFloatArray(), RefConv(s, xd, wd, bd), ForwardTolerance, what + " forward");
 
-        var dxRef = new double[xd.Length];
-        var dwRef = new double[wd.Length];
-        var dbRef = new double[o];
-        for (int bi = 0; bi < b; bi++)
-            for (int oi = 0; oi < o; oi++)
-                for (int oh = 0; oh < s.Ho; oh++)
-                    for (int ow = 0; ow < s.Wo; ow++)
-                    {
-                        double g = dyd[((bi * o + oi) * s.Ho + oh) * s.Wo + ow];
-                        dbRef[oi] += g;
-                        for (int ci = 0; ci < c; ci++)
-                            for (int i = 0; i < k; i++)
-                            {
-                                int ih = oh * stride - pad + i;
-                                if (ih < 0 || ih >= h) continue;
-                                for (int j = 0; j < k; j++)
-                                {
-                                    int iw = ow * stride - pad + j;
-                                    if (iw < 0 || iw >= w) continue;
-                                    int xi = ((bi * c + ci) * h + ih) * w + iw, wi = ((oi * c + ci) * k + i) * k + j;
-                                    dxRef[xi] += g * wd[wi];
-                                    dwRef[wi] += g * xd[xi];
-                                }
-                            }
-                    }
+        var (dxRef, dwRef, dbRef) = RefConvBackward(s, xd, wd, dyd);
         using var dy = Reference.Tensor(dyd, b, o, s.Ho, s.Wo);
         using var dx = Tensor.Full([b, c, h, w], float.NaN);   // backward must overwrite, not accumulate
         using var dw = Tensor.Full([o, c, k, k], float.NaN);
@@ -144,6 +151,37 @@ public class ConvTests
         AssertClose(dx.ToFloatArray(), dxRef, ForwardTolerance, what + " dx");
         AssertClose(dw.ToFloatArray(), dwRef, ForwardTolerance, what + " dw");
         AssertClose(db.ToFloatArray(), dbRef, ForwardTolerance, what + " dbias");
+    }
+
+    /// <summary>The im2col band loop (normally one band below 32 MiB of columns) forced to bands of 1 and 3 output rows, with a remainder.</summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 1)]
+    [InlineData(3, 2)]
+    public unsafe void BandedIm2ColMatchesFloat64(int band, int stride)
+    {
+        var s = new Shape(2, 5, 11, 9, 7, 3, 3, stride, 1);
+        var rng = NewRandom(out int seed);
+        var xd = RandomArray(rng, s.B * s.C * s.H * s.W);
+        var wd = RandomArray(rng, s.O * s.C * 9);
+        var bd = RandomArray(rng, s.O);
+        var dyd = RandomArray(rng, s.B * s.O * s.Ho * s.Wo);
+        var g = new Conv2dGeometry(s.B, s.C, s.H, s.W, s.O, 3, 3, stride, 1);
+        var y = new float[dyd.Length];
+        var dx = new float[xd.Length];
+        var dw = new float[wd.Length];
+        var db = new float[s.O];
+        fixed (float* px = ToFloat(xd), pw = ToFloat(wd), pb = ToFloat(bd), pdy = ToFloat(dyd), py = y, pdx = dx, pdw = dw, pdb = db)
+        {
+            Conv2dCpu.Forward(g, px, pw, pb, py, band);
+            Conv2dCpu.Backward(g, px, pw, pdy, pdx, pdw, pdb, band);
+        }
+        string what = $"conv {s} band {band} seed={seed}";
+        var (dxRef, dwRef, dbRef) = RefConvBackward(s, xd, wd, dyd);
+        AssertClose(y, RefConv(s, xd, wd, bd), ForwardTolerance, what + " forward");
+        AssertClose(dx, dxRef, ForwardTolerance, what + " dx");
+        AssertClose(dw, dwRef, ForwardTolerance, what + " dw");
+        AssertClose(db, dbRef, ForwardTolerance, what + " dbias");
     }
 
     [Fact]

@@ -1,55 +1,28 @@
-using System.Buffers.Binary;
-using System.Text.Json;
+using System.Runtime.InteropServices;
+using PFStorer.Graph.Checkpoints;
 
 namespace PFStorer.Graph.Tests.Sampling;
 
-/// <summary>
-/// Reads the golden safetensors fixtures (F64/F32/I64/U8) into managed arrays: a test-side reader so the sampling
-/// tests do not depend on the engine's own checkpoint loader, which is what other tests check.
-/// </summary>
+/// <summary>A golden safetensors fixture read through the engine's checkpoint reader, as float64 / int64 / f32 tensors.</summary>
 internal sealed class FixtureFile
 {
-    private readonly byte[] _data;
-    private readonly Dictionary<string, (string DType, int[] Shape, int Start, int End)> _entries = [];
+    private readonly Checkpoint _file;
 
-    public FixtureFile(params string[] path)
-    {
-        var file = Fixtures.Path(path);
-        var bytes = File.ReadAllBytes(file);
-        long headerLength = BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-        foreach (var e in header.RootElement.EnumerateObject())
-        {
-            if (e.Name == "__metadata__") continue;
-            var offsets = e.Value.GetProperty("data_offsets");
-            _entries[e.Name] = (e.Value.GetProperty("dtype").GetString()!,
-                e.Value.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray(),
-                offsets[0].GetInt32(), offsets[1].GetInt32());
-        }
-        _data = bytes[(8 + (int)headerLength)..];
-    }
+    public FixtureFile(params string[] path) => _file = Checkpoint.Open(Fixtures.Path(path));
 
-    public IEnumerable<string> Keys => _entries.Keys;
+    public bool Contains(string key) => _file.Contains(key);
 
-    public int[] Shape(string key) => _entries[key].Shape;
+    public int[] Shape(string key) => _file[key].ShapeArray();
 
     public double[] Doubles(string key)
     {
-        var (dtype, _, start, end) = _entries[key];
-        var span = _data.AsSpan(start, end - start);
-        return dtype switch
-        {
-            "F64" => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(span).ToArray(),
-            "F32" => Array.ConvertAll(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(span).ToArray(), v => (double)v),
-            "I64" => Array.ConvertAll(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(span).ToArray(), v => (double)v),
-            "U8" => Array.ConvertAll(span.ToArray(), v => (double)v),
-            _ => throw new NotSupportedException($"{key}: dtype {dtype}"),
-        };
+        var info = _file[key];
+        var values = new List<double>((int)info.Numel);
+        _file.ReadElements(info, CheckpointDType.F64, chunk => values.AddRange(MemoryMarshal.Cast<byte, double>(chunk).ToArray()));
+        return [.. values];
     }
-
-    public float[] Floats(string key) => Array.ConvertAll(Doubles(key), v => (float)v);
 
     public long[] Longs(string key) => Array.ConvertAll(Doubles(key), v => (long)v);
 
-    public Tensor Tensor(string key) => Graph.Tensor.FromArray(Floats(key), Shape(key));
+    public Tensor Tensor(string key) => _file.Load(key);
 }

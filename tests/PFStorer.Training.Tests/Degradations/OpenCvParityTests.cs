@@ -40,6 +40,33 @@ public class OpenCvParityTests(ITestOutputHelper output)
         => AssertWithin(ImageOpsFixture.U8($"median_blur.{ksize}"), Filtering.MedianBlur(Input, ksize), 0, $"median {ksize}");
 
     [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(7)]
+    public void MedianOfRandomFloatsMatchesSortingReference(int ksize)
+    {
+        // Distinct float values (no ties, unlike 8-bit photos) exercise the selection fully.
+        int seed = Random.Shared.Next();
+        var rng = new Random(seed);
+        const int w = 37, h = 23, c = 3;
+        var f = new float[w * h * c];
+        for (int i = 0; i < f.Length; i++) f[i] = (float)(rng.NextDouble() * 255);
+        var actual = Filtering.MedianBlur(Image.FromF32(f, w, h, c), ksize).F32!;
+        int r = ksize / 2;
+        for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+        for (int ch = 0; ch < c; ch++)
+        {
+            var window = new List<float>();
+            for (int dy = -r; dy <= r; dy++)
+            for (int dx = -r; dx <= r; dx++)
+                window.Add(f[(Math.Clamp(y + dy, 0, h - 1) * w + Math.Clamp(x + dx, 0, w - 1)) * c + ch]);
+            window.Sort();
+            Assert.True(actual[(y * w + x) * c + ch] == window[window.Count / 2], $"median {ksize} at ({x},{y},{ch}) (seed {seed})");
+        }
+    }
+
+    [Theory]
     [InlineData("area", Interpolation.Area)]
     [InlineData("linear", Interpolation.Linear)]
     [InlineData("cubic", Interpolation.Cubic)]

@@ -3,10 +3,10 @@ using PFStorer.Graph.Imaging;
 namespace PFStorer.Training.Degradations;
 
 /// <summary>Splitting alpha off before degrading colour, and putting it back afterwards.</summary>
-public static class Channels
+public static class Alpha
 {
     /// <summary><paramref name="colour"/> (1 or 3 channels, F32) with the alpha plane of <paramref name="alphaSource"/> appended.</summary>
-    public static Image WithAlphaOf(Image colour, Image alphaSource)
+    public static Image CarryOver(Image colour, Image alphaSource)
     {
         if (!alphaSource.HasAlpha) return colour;
         if (colour.Width != alphaSource.Width || colour.Height != alphaSource.Height)

@@ -1,0 +1,231 @@
+using PFStorer.Graph.Autograd;
+using PFStorer.Graph.Backends;
+using PFStorer.Graph.Imaging;
+using PFStorer.Graph.Models;
+using PFStorer.Graph.Sampling;
+using PFStorer.Kernels;
+
+namespace PFStorer.Graph.Pipeline;
+
+/// <summary>Where a restoration is: sampling step (1-based, of Steps) within pixel patch (1-based, of Patches).</summary>
+public readonly record struct RestoreProgress(int Step, int Steps, int Patch, int Patches);
+
+/// <summary>
+/// StableSR restoration with PFStorer's guidance (stablesr.md §3.5, pfstorer.md §6), created once from weights and reused
+/// for many images. Thread-safe by serialisation: concurrent calls run one at a time (the weights are shared and the
+/// backends already use every core), so one instance can serve a whole batch or several callers.
+/// </summary>
+public sealed class Restorer : IDisposable
+{
+    private readonly StableSRWeights _weights;
+    private readonly StableSRNoisePredictor _predictor;
+    private readonly Dictionary<string, Tensor> _contexts = [];
+    private readonly Lock _gate = new();
+
+    public Device Device { get; }
+    public Precision Precision { get; }
+    public StableSRConfig Config => _weights.Config;
+    /// <summary>The latent tile used when settings leave it open: image_size / 8 of the model (64 for the 512 model).</summary>
+    public int DefaultTileSize => Math.Max(8, _weights.ImageSize / 8);
+
+    /// <summary>Takes ownership of <paramref name="weights"/>.</summary>
+    public Restorer(StableSRWeights weights, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)
+    {
+        Device = ResolveDevice(device, precision);
+        Precision = precision;
+        _weights = weights;
+        _predictor = new StableSRNoisePredictor(weights.Model);
+    }
+
+    public static Restorer Load(string modelPath, string vaePath, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)
+    {
+        ResolveDevice(device, precision);   // fail before reading gigabytes
+        return new Restorer(StableSRWeights.Load(modelPath, vaePath), device, precision);
+    }
+
+    /// <summary>
+    /// The weights live on the CPU until the CUDA backend registers itself; bf16 is a GPU storage format (the CPU
+    /// reference backend computes in f32 only).
+    /// </summary>
+    public static Device ResolveDevice(DeviceChoice choice, Precision precision)
+    {
+        bool cuda = HasBackend(Graph.Device.Cuda());
+        if (choice == DeviceChoice.Cuda || (choice == DeviceChoice.Auto && cuda))
+        {
+            if (!cuda) throw new NotSupportedException("--device cuda: no CUDA backend is available (no GPU found, or this build has no CUDA backend); use --device cpu");
+            throw new NotSupportedException("--device cuda: moving the StableSR weights to the GPU is not wired into the restorer yet; use --device cpu");
+        }
+        if (precision == Precision.Bf16) throw new NotSupportedException("--precision bf16 needs the CUDA backend; the CPU backend computes in fp32 (use --precision fp32)");
+        return Graph.Device.Cpu;
+    }
+
+    private static bool HasBackend(Device device)
+    {
+        try { Backend.For(device); return true; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>
+    /// Restores one image: bicubic upscale by max(8·tile / short side, upscale), reflect padding to a multiple of 32,
+    /// the outer pixel split when a side exceeds the VAE tile (Gaussian-blended, each patch with the same seed as
+    /// upstream), then back to exactly upscale × the input size. Alpha is dropped; gray inputs are restored as RGB.
+    /// </summary>
+    public Image Restore(Image input, RestoreSettings settings, Action<RestoreProgress>? progress = null, CancellationToken cancel = default)
+    {
+        settings.Validate();
+        lock (_gate)
+        {
+            using var _ = GradMode.NoGrad();
+            int tile = settings.TileSize ?? DefaultTileSize;
+            int h = input.Height, w = input.Width;
+            float s = Math.Max(8f * tile / Math.Min(h, w), settings.Upscale);
+            int uh = (int)(h * s), uw = (int)(w * s);
+            var lq = ToPlanes(input);
+            var up = TorchResize.Bicubic(lq, 3, h, w, uh, uw);
+            Clamp(up, -1, 1);
+            int ph = uh % 32 == 0 ? 0 : (uh / 32 + 1) * 32 - uh, pw = uw % 32 == 0 ? 0 : (uw / 32 + 1) * 32 - uw;
+            var padded = TorchResize.ReflectPadBottomRight(up, 3, uh, uw, ph, pw);
+            int H = uh + ph, W = uw + pw;
+
+            var windows = TileLayout.Windows(TileLayout.SplitterStarts(H, settings.VaeTileSize, settings.VaeTileStride),
+                TileLayout.SplitterStarts(W, settings.VaeTileSize, settings.VaeTileStride), H, W, settings.VaeTileSize);
+            var weights = TileLayout.NormalisedWeights(windows, H, W);
+            var gathered = new float[3 * H * W];
+            for (int p = 0; p < windows.Length; p++)
+            {
+                var win = windows[p];
+                using var patch = Tensor.FromSpan<float>(CropPlanes(padded, 3, H, W, win), DType.F32, [1, 3, win.Height, win.Width], Device);
+                int patchIndex = p + 1;
+                using var restored = RestorePatch(patch, settings with { TileSize = tile, TileOverlap = OverlapFor(settings, tile) }, new PhiloxNoise(settings.Seed), step =>
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    progress?.Invoke(new RestoreProgress(step.Count - step.Index, step.Count, patchIndex, windows.Length));
+                });
+                var r = restored.ToFloatArray();
+                for (int c = 0; c < 3; c++)
+                    for (int y = 0; y < win.Height; y++)
+                        for (int x = 0; x < win.Width; x++)
+                            gathered[(c * H + win.Top + y) * W + win.Left + x] += r[(c * win.Height + y) * win.Width + x] * weights[p][y * win.Width + x];
+            }
+
+            for (int i = 0; i < gathered.Length; i++) gathered[i] = Math.Clamp((gathered[i] + 1f) / 2f, 0f, 1f);
+            var cropped = CropPlanes(gathered, 3, H, W, new TileWindow(0, 0, uh, uw));
+            int oh = (int)(h * settings.Upscale), ow = (int)(w * settings.Upscale);
+            if (oh != uh || ow != uw)
+            {
+                cropped = TorchResize.Bicubic(cropped, 3, uh, uw, oh, ow);
+                Clamp(cropped, 0, 1);
+            }
+            return ToImage(cropped, oh, ow);
+        }
+    }
+
+    /// <summary>
+    /// The diffusion part on one patch lq [1,3,H,W] in [−1,1] (H, W multiples of 8), as StableSR's DDPM scripts run it:
+    /// CFW-VAE encode (posterior sample → z_lq, encoder features for CFW), x_T = pure noise when the latent is one tile
+    /// (script A) or q_sample(z_lq, 999) otherwise (script B), the respaced reverse process, CFW decode with dec_w and the
+    /// colour fix against lq. Returns the colour-fixed image in [−1,1] before clamping (caller disposes). The CFW
+    /// checkpoint's encoder is the frozen SD encoder (CFW training freezes it), so its one encode serves both uses.
+    /// <paramref name="trace"/> sees the intermediate tensors under the fixture's names.
+    /// </summary>
+    public Tensor RestorePatch(Tensor lq, RestoreSettings settings, INoiseSource noise, Action<SamplerStep>? observer = null,
+        Action<string, Tensor>? trace = null)
+    {
+        lock (_gate)
+        {
+            using var _ = GradMode.NoGrad();
+            int tile = settings.TileSize ?? DefaultTileSize;
+            float scale = Config.ScaleFactor;
+            using var encoding = _weights.CfwVae.Encode(lq);
+            using var posterior = encoding.Posterior();
+            using var postNoise = Tensor.Empty(posterior.Mean.Shape, DType.F32, Device);
+            noise.Draw(postNoise, NoiseStreams.PosteriorSample);
+            using var sample = posterior.Sample(postNoise);
+            using var zLq = F.Scale(sample, scale);
+            trace?.Invoke("init_latent", zLq);
+
+            using var start = Tensor.Empty(zLq.Shape, DType.F32, Device);
+            noise.Draw(start, NoiseStreams.Start);
+            bool oneTile = zLq.Dim(2) <= tile && zLq.Dim(3) <= tile;
+            using var xT = oneTile ? start.Share() : QSampleAtLastStep(zLq, start);
+
+            bool guided = settings.Cfg != 1f;
+            var positive = Context(settings.Prompt);
+            var negative = guided ? Context(settings.NegativePrompt) : null;
+            var sampler = new DdpmSampler(DiffusionSchedule.UpstreamFloat32(settings.Steps), new SamplerSettings(tile, OverlapFor(settings, tile), settings.Cfg));
+            using var z0 = sampler.Sample(_predictor, xT, zLq, positive, negative, noise, observer);
+            trace?.Invoke("samples", z0);
+
+            using var decoded = _weights.CfwVae.DecodeFirstStage(z0, scale, encoding.CfwFeatures, settings.DecoderWeight);
+            trace?.Invoke("decoded", decoded);
+            return ColorFix.Apply(settings.ColorFix, decoded, lq);
+        }
+    }
+
+    public static int OverlapFor(RestoreSettings settings, int tile) => settings.TileOverlap ?? tile / 2;
+
+    // Script B's start: √ᾱ₉₉₉·z_lq + √(1−ᾱ₉₉₉)·noise with the full schedule's float32 buffers.
+    private static Tensor QSampleAtLastStep(Tensor zLq, Tensor noise)
+    {
+        var full = DiffusionSchedule.UpstreamFloat32(DiffusionSchedule.TrainSteps);
+        using var a = F.Scale(zLq, (float)full.SqrtAlphasCumprod[^1]);
+        using var b = F.Scale(noise, (float)full.SqrtOneMinusAlphasCumprod[^1]);
+        return F.Add(a, b);
+    }
+
+    /// <summary>The text context [1,77,D] of a prompt, encoded once per restorer.</summary>
+    private Tensor Context(string prompt)
+    {
+        if (_contexts.TryGetValue(prompt, out var c)) return c;
+        using var ids = SimpleTokenizer.Default.TokenizeBatch([prompt], Device);
+        c = _weights.Model.CondStageModel.Forward(ids);
+        _contexts[prompt] = c;
+        return c;
+    }
+
+    /// <summary>Interleaved 0–255 samples → planar RGB in [−1, 1] as the scripts read images: (v/255 − 0.5)/0.5.</summary>
+    public static float[] ToPlanes(Image image)
+    {
+        var f = image.ToF32().F32!;
+        int n = image.Width * image.Height, ch = image.Channels;
+        var planes = new float[3 * n];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++)
+            {
+                float v = f[i * ch + (image.ColorChannels == 1 ? 0 : c)];
+                planes[c * n + i] = (v / 255f - 0.5f) / 0.5f;
+            }
+        return planes;
+    }
+
+    /// <summary>Planar RGB in [0, 1] → 8-bit RGB, truncating as numpy's astype(uint8) after ×255.</summary>
+    public static Image ToImage(ReadOnlySpan<float> unit, int height, int width)
+    {
+        int n = height * width;
+        var bytes = new byte[3 * n];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++) bytes[i * 3 + c] = (byte)(unit[c * n + i] * 255f);
+        return Image.FromU8(bytes, width, height, 3);
+    }
+
+    private static float[] CropPlanes(ReadOnlySpan<float> src, int planes, int h, int w, TileWindow win)
+    {
+        var dst = new float[planes * win.Height * win.Width];
+        for (int p = 0; p < planes; p++)
+            for (int y = 0; y < win.Height; y++)
+                src.Slice((p * h + win.Top + y) * w + win.Left, win.Width).CopyTo(dst.AsSpan((p * win.Height + y) * win.Width, win.Width));
+        return dst;
+    }
+
+    private static void Clamp(Span<float> v, float lo, float hi)
+    {
+        for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], lo, hi);
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _contexts.Values) c.Dispose();
+        _contexts.Clear();
+        _weights.Dispose();
+    }
+}

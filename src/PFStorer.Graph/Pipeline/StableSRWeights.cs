@@ -1,0 +1,95 @@
+using System.Text.Json;
+using PFStorer.Graph.Checkpoints;
+using PFStorer.Graph.Models;
+
+namespace PFStorer.Graph.Pipeline;
+
+/// <summary>Weights that are absent, unreadable or not a StableSR checkpoint; the message names the file and what is wrong.</summary>
+public sealed class WeightsException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The loaded networks of a restoration: LatentDiffusionSRTextWT from the main checkpoint (stablesr_000117.ckpt layout)
+/// and the CFW VAE from its own file (vqgan_cfw_00011.ckpt layout). A config.json beside the main checkpoint (as the
+/// tiny demo model ships) overrides the released 512 model's hyper-parameters.
+/// </summary>
+public sealed class StableSRWeights : IDisposable
+{
+    public const string ReadmeHint = "see weights/README.md for which files to download and where to put them";
+
+    public StableSRConfig Config { get; }
+    public LatentDiffusionSRTextWT Model { get; }
+    public AutoencoderKL CfwVae { get; }
+    /// <summary>The model's training image side in pixels (upstream image_size); the default latent tile is a eighth of it.</summary>
+    public int ImageSize { get; }
+
+    public StableSRWeights(StableSRConfig config, LatentDiffusionSRTextWT model, AutoencoderKL cfwVae, int imageSize)
+    {
+        Config = config;
+        Model = model;
+        CfwVae = cfwVae;
+        ImageSize = imageSize;
+    }
+
+    public static StableSRWeights Load(string modelPath, string vaePath)
+    {
+        foreach (var (path, what) in new[] { (modelPath, "StableSR checkpoint"), (vaePath, "CFW VAE checkpoint") })
+            if (!File.Exists(path)) throw new WeightsException($"{path}: the {what} does not exist; {ReadmeHint}");
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "config.json");
+        var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
+        int imageSize = File.Exists(configPath) ? ReadImageSize(configPath) : 512;
+        var model = new LatentDiffusionSRTextWT(config);
+        var vae = new AutoencoderKL(config.Vae, cfw: true);
+        try
+        {
+            using (var file = Open(modelPath))
+                foreach (var (component, module) in new (StableSRComponent, Modules.Module)[]
+                {
+                    (StableSRComponent.Unet, model.DiffusionModel), (StableSRComponent.TimeAwareEncoder, model.StructCondStageModel),
+                    (StableSRComponent.Vae, model.FirstStageModel), (StableSRComponent.TextEncoder, model.CondStageModel),
+                })
+                    Check(modelPath, component, LoadReport.LoadInto(file, module, component));
+            using (var file = Open(vaePath))
+                Check(vaePath, StableSRComponent.CfwVae, LoadReport.LoadInto(file, vae, StableSRComponent.CfwVae));
+        }
+        catch
+        {
+            model.Dispose();
+            vae.Dispose();
+            throw;
+        }
+        return new StableSRWeights(config, model, vae, imageSize);
+    }
+
+    private static Checkpoint Open(string path)
+    {
+        try { return Checkpoint.Open(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new WeightsException($"{path}: cannot be read as a checkpoint ({e.Message}); {ReadmeHint}", e);
+        }
+    }
+
+    // Unexpected keys are tolerated (upstream loads with strict=False); missing or mis-shaped ones are not.
+    private static void Check(string path, StableSRComponent component, LoadReport report)
+    {
+        if (report.Missing.Count == 0 && report.Mismatched.Count == 0) return;
+        var lines = report.Missing.Take(20).Select(m => $"  missing     {m}")
+            .Concat(report.Mismatched.Take(20).Select(m => $"  mismatched  {m}"));
+        int more = report.Missing.Count + report.Mismatched.Count - lines.Count();
+        throw new WeightsException($"{path}: not a complete {component} checkpoint ({report.Missing.Count} missing, {report.Mismatched.Count} mis-shaped keys):\n"
+            + string.Join('\n', lines) + (more > 0 ? $"\n  … and {more} more" : "") + $"\n{ReadmeHint}");
+    }
+
+    private static int ReadImageSize(string configPath)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
+        return doc.RootElement.TryGetProperty("model", out var m) && m.TryGetProperty("params", out var p)
+            && p.TryGetProperty("image_size", out var s) && s.TryGetInt32(out int v) ? v : 512;
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        CfwVae.Dispose();
+    }
+}

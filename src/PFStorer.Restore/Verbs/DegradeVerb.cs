@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Text;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PFStorer.Graph.Checkpoints;
+using PFStorer.Graph.Imaging;
+using PFStorer.Training.Degradations;
+
+namespace PFStorer.Restore;
+
+/// <summary>
+/// `degrade IN… -o OUT --level light|heavy --seed S`: the paper's degradations (pfstorer.md §8) applied to photos,
+/// each written as OUT/&lt;name&gt;.png with a JSON sidecar OUT/&lt;name&gt;.json holding every sampled parameter, so an
+/// evaluation set can be regenerated bit for bit. Each image's stream is derived from S and its file name, so adding
+/// or removing files does not change the others' degradations.
+/// </summary>
+internal static class DegradeVerb
+{
+    public static Command Create()
+    {
+        var inputs = new Argument<string[]>("inputs") { Description = "Image files, folders or globs (PNG/JPEG).", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder.", Required = true };
+        var level = new Option<DegradationLevel>("--level") { Description = "light or heavy (pfstorer.md §8).", DefaultValueFactory = _ => DegradationLevel.Light };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the whole set.", DefaultValueFactory = _ => 0UL };
+        var cmd = new Command("degrade", "Degrade photos with the paper's light or heavy model; writes PNGs and JSON sidecars.")
+        {
+            inputs, output, level, seed,
+        };
+        cmd.SetAction(parse => Run(parse.GetValue(inputs)!, parse.GetValue(output)!, parse.GetValue(level), parse.GetValue(seed)));
+        return cmd;
+    }
+
+    internal static int Run(string[] inputs, string outDir, DegradationLevel level, ulong seed)
+    {
+        var (files, problems) = RestoreInputs.Expand(inputs);
+        if (problems.Count > 0)
+        {
+            foreach (var p in problems) Console.Error.WriteLine($"degrade: {p}");
+            return 2;
+        }
+        string outFull = Path.GetFullPath(outDir);
+        var byName = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (byName != null)
+        {
+            Console.Error.WriteLine($"degrade: {string.Join(" and ", byName)} would both be written as {byName.Key}.png");
+            return 2;
+        }
+        Directory.CreateDirectory(outFull);
+        int failed = 0;
+        foreach (var file in files)
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            string png = Path.Combine(outFull, name + ".png"), sidecar = Path.Combine(outFull, name + ".json");
+            if (string.Equals(png, file, StringComparison.Ordinal) || string.Equals(sidecar, file, StringComparison.Ordinal))
+            {
+                Console.Error.WriteLine($"degrade: {file}: output would overwrite the input; choose another -o");
+                failed++;
+                continue;
+            }
+            try
+            {
+                byte[] bytes = File.ReadAllBytes(file);
+                var image = ImageFile.Decode(bytes, file);
+                ulong itemSeed = ItemSeed(seed, Path.GetFileName(file));
+                var parameters = Degradation.Sample(level, itemSeed);
+                var degraded = Degradation.Apply(image, parameters);
+                string json = Sidecar(file, bytes, image, seed, parameters);
+                ImageFile.WritePng(png, degraded, new Dictionary<string, string> { ["pfstorer.degradation"] = json });
+                AtomicFile.Write(sidecar, stream => stream.Write(Encoding.UTF8.GetBytes(json)));
+                Console.WriteLine($"{Path.GetFileName(file)} → {png}");
+            }
+            catch (ImageFormatException e)
+            {
+                Console.Error.WriteLine($"degrade: {e.Message}");
+                failed++;
+            }
+        }
+        Console.WriteLine($"degrade: {files.Count - failed} of {files.Count} images written to {outFull} ({level.ToString().ToLowerInvariant()}, seed {seed})");
+        return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>The per-image seed: SplitMix-style mix of the set seed with the FNV-1a hash of the file name.</summary>
+    internal static ulong ItemSeed(ulong seed, string fileName)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(fileName)) h = (h ^ b) * 0x100000001B3UL;
+        return DegradationRng.ForItem(seed, h).NextUInt64();
+    }
+
+    private static string Sidecar(string file, byte[] bytes, Image image, ulong setSeed, DegradationParameters parameters)
+    {
+        var node = new JsonObject
+        {
+            ["source"] = Path.GetFileName(file),
+            ["sourceSha256"] = Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            ["width"] = image.Width,
+            ["height"] = image.Height,
+            ["setSeed"] = setSeed,
+            ["engine"] = $"PFStorer.Native {typeof(DegradeVerb).Assembly.GetName().Version}",
+            ["parameters"] = JsonSerializer.SerializeToNode(parameters, DegradationJson.Options),
+        };
+        return node.ToJsonString(DegradationJson.Options);
+    }
+}

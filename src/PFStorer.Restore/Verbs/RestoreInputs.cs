@@ -1,0 +1,42 @@
+using PFStorer.Graph.Imaging;
+
+namespace PFStorer.Restore;
+
+/// <summary>Expands the `restore` arguments — files, folders (their images, not recursive) and globs (`*`, `?` in the file name) — in order, without duplicates.</summary>
+internal static class RestoreInputs
+{
+    public static (List<string> Files, List<string> Problems) Expand(IEnumerable<string> arguments)
+    {
+        var files = new List<string>();
+        var problems = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string path)
+        {
+            var full = Path.GetFullPath(path);
+            if (seen.Add(full)) files.Add(full);
+        }
+        foreach (var arg in arguments)
+        {
+            if (File.Exists(arg)) Add(arg);
+            else if (Directory.Exists(arg))
+            {
+                var images = Directory.EnumerateFiles(arg).Where(IsImageName).Order(StringComparer.Ordinal).ToList();
+                if (images.Count == 0) problems.Add($"{arg}: folder holds no .png/.jpg/.jpeg image");
+                images.ForEach(Add);
+            }
+            else if (arg.IndexOfAny(['*', '?']) >= 0)
+            {
+                string dir = Path.GetDirectoryName(arg) is { Length: > 0 } d ? d : ".";
+                var matches = Directory.Exists(dir)
+                    ? Directory.EnumerateFiles(dir, Path.GetFileName(arg)).Order(StringComparer.Ordinal).ToList()
+                    : [];
+                if (matches.Count == 0) problems.Add($"{arg}: no file matches");
+                matches.ForEach(Add);
+            }
+            else problems.Add($"{arg}: no such file or folder");
+        }
+        return (files, problems);
+    }
+
+    private static bool IsImageName(string path) => ImageFile.Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+}

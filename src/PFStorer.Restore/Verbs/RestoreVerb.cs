@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using PFStorer.Graph.Imaging;
+using PFStorer.Graph.Pipeline;
+using PFStorer.Graph.Sampling;
+using Spectre.Console;
+
+namespace PFStorer.Restore;
+
+/// <summary>
+/// `restore`: StableSR restoration with PFStorer's prompts and guidance on files, folders or globs. One restorer serves
+/// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs are PNGs written
+/// atomically with the settings in their text metadata; existing outputs are kept unless --overwrite; inputs are never
+/// overwritten. Missing or wrong weights stop at once with exit code 2.
+/// </summary>
+internal static class RestoreVerb
+{
+    private static readonly RestoreSettings Defaults = new();
+
+    private static readonly Argument<string[]> Inputs = new("inputs") { Description = "Images, folders of images or globs (*.png).", Arity = ArgumentArity.OneOrMore };
+    private static readonly Option<string> Output = new("--output", "-o") { Description = "Folder for the restored PNGs.", DefaultValueFactory = _ => "results" };
+    private static readonly Option<int> Steps = new("--steps") { Description = "Respaced DDPM steps.", DefaultValueFactory = _ => Defaults.Steps };
+    private static readonly Option<ulong> Seed = new("--seed") { Description = "Noise seed (same seed, same output).", DefaultValueFactory = _ => Defaults.Seed };
+    private static readonly Option<float> Cfg = new("--cfg") { Description = "Classifier-free guidance scale λ (1 = no negative branch).", DefaultValueFactory = _ => Defaults.Cfg };
+    private static readonly Option<string> Prompt = new("--prompt") { Description = "Positive prompt.", DefaultValueFactory = _ => Defaults.Prompt };
+    private static readonly Option<string> NegativePrompt = new("--negative-prompt") { Description = "Negative prompt.", DefaultValueFactory = _ => Defaults.NegativePrompt };
+    private static readonly Option<float> Upscale = new("--upscale") { Description = "Output size over input size.", DefaultValueFactory = _ => Defaults.Upscale };
+    private static readonly Option<int?> TileSize = new("--tile-size") { Description = "Latent tile side (default: the model's, 64 for the 512 model)." };
+    private static readonly Option<int?> TileOverlap = new("--tile-overlap") { Description = "Latent tile overlap (default: half the tile)." };
+    private static readonly Option<float> DecW = new("--dec-w") { Description = "CFW fusion weight w of the decoder.", DefaultValueFactory = _ => Defaults.DecoderWeight };
+    private static readonly Option<string> ColorFix = new("--color-fix") { Description = "Colour correction against the input.", DefaultValueFactory = _ => "adain" };
+    private static readonly Option<string> PrecisionOpt = new("--precision") { Description = "fp32 or bf16 (bf16 needs CUDA).", DefaultValueFactory = _ => "fp32" };
+    private static readonly Option<string> DeviceOpt = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    private static readonly Option<string> Weights = new("--weights") { Description = "StableSR checkpoint (stablesr_000117.ckpt or .safetensors).", DefaultValueFactory = _ => Path.Combine("weights", "stablesr_000117.ckpt") };
+    private static readonly Option<string> Vae = new("--vae") { Description = "CFW VAE checkpoint (vqgan_cfw_00011.ckpt).", DefaultValueFactory = _ => Path.Combine("weights", "vqgan_cfw_00011.ckpt") };
+    private static readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace outputs that already exist." };
+
+    public static Command Create()
+    {
+        ColorFix.AcceptOnlyFromAmong("adain", "wavelet", "none");
+        PrecisionOpt.AcceptOnlyFromAmong("fp32", "bf16");
+        DeviceOpt.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png.");
+        cmd.Arguments.Add(Inputs);
+        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite })
+            cmd.Options.Add(o);
+        cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
+        return cmd;
+    }
+
+    private enum Outcome { Restored, Skipped, Failed }
+
+    private static int Run(ParseResult parse, CancellationToken cancel)
+    {
+        var settings = new RestoreSettings
+        {
+            Steps = parse.GetValue(Steps), Seed = parse.GetValue(Seed), Cfg = parse.GetValue(Cfg),
+            Prompt = parse.GetValue(Prompt)!, NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
+            TileSize = parse.GetValue(TileSize), TileOverlap = parse.GetValue(TileOverlap), DecoderWeight = parse.GetValue(DecW),
+            ColorFix = parse.GetValue(ColorFix) switch { "wavelet" => ColorFixMode.Wavelet, "none" => ColorFixMode.None, _ => ColorFixMode.AdaIn },
+            Precision = parse.GetValue(PrecisionOpt) == "bf16" ? Precision.Bf16 : Precision.Fp32,
+            Device = parse.GetValue(DeviceOpt) switch { "cpu" => DeviceChoice.Cpu, "cuda" => DeviceChoice.Cuda, _ => DeviceChoice.Auto },
+        };
+        try { settings.Validate(); }
+        catch (ArgumentException e) { return Fail(2, e.Message); }
+
+        var (files, problems) = RestoreInputs.Expand(parse.GetValue(Inputs)!);
+        foreach (var p in problems) Error(p);
+        if (files.Count == 0) return Fail(2, "no input images");
+        string outDir = Path.GetFullPath(parse.GetValue(Output)!);
+
+        Restorer restorer;
+        var loadClock = Stopwatch.StartNew();
+        try { restorer = Restorer.Load(parse.GetValue(Weights)!, parse.GetValue(Vae)!, settings.Device, settings.Precision); }
+        catch (Exception e) when (e is WeightsException or NotSupportedException or InvalidDataException)
+        {
+            return Fail(2, e.Message);
+        }
+        using (restorer)
+        {
+            Console.WriteLine($"weights loaded in {loadClock.Elapsed.TotalSeconds:0.0} s on {restorer.Device}");
+            if (restorer.Config.UNet.ModelChannels != Graph.Models.StableSRConfig.Full512.UNet.ModelChannels)
+                Console.WriteLine("NOTE: these are small demo weights with random values: the output shows the pipeline at work, not a restoration.");
+            int tile = settings.TileSize ?? restorer.DefaultTileSize;
+            var metadata = new Dictionary<string, string>(settings.ToMetadata(tile, Restorer.OverlapFor(settings, tile)))
+            {
+                ["Software"] = "PFStorer.Native",
+                ["pfstorer:weights"] = Path.GetFileName(parse.GetValue(Weights)!),
+                ["pfstorer:vae"] = Path.GetFileName(parse.GetValue(Vae)!),
+            };
+
+            var outcomes = new List<(string File, Outcome Outcome, string Detail)>();
+            var clock = Stopwatch.StartNew();
+            int stepsDone = 0;
+            var outputs = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                if (cancel.IsCancellationRequested) break;
+                string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png");
+                string name = Path.GetFileName(file);
+                if (string.Equals(target, file, StringComparison.Ordinal))
+                { outcomes.Add((file, Outcome.Failed, "the output would replace the input; choose another --output folder")); Error($"{file}: the output would replace the input; choose another --output folder"); continue; }
+                if (!outputs.Add(target))
+                { outcomes.Add((file, Outcome.Failed, $"another input of this batch already writes {target}")); Error($"{file}: another input of this batch already writes {target}"); continue; }
+                if (File.Exists(target) && !parse.GetValue(Overwrite))
+                { outcomes.Add((file, Outcome.Skipped, "output exists (use --overwrite)")); Console.WriteLine($"{name}: skipped, {target} exists (use --overwrite to replace it)"); continue; }
+                try
+                {
+                    var image = ImageFile.Read(file);
+                    var imageClock = Stopwatch.StartNew();
+                    int steps = 0;
+                    var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel));
+                    stepsDone += steps;
+                    ImageFile.WritePng(target, restored, new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name });
+                    double rate = steps / Math.Max(imageClock.Elapsed.TotalSeconds, 1e-9);
+                    Console.WriteLine($"{name}: {image.Width}x{image.Height} → {restored.Width}x{restored.Height} in {imageClock.Elapsed.TotalSeconds:0.0} s ({rate:0.00} steps/s) → {target}");
+                    outcomes.Add((file, Outcome.Restored, target));
+                }
+                catch (OperationCanceledException) { Error($"{name}: cancelled"); outcomes.Add((file, Outcome.Failed, "cancelled")); break; }
+                catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+                {
+                    Error(e is ImageFormatException ? e.Message : $"{file}: {e.Message}");
+                    outcomes.Add((file, Outcome.Failed, e.Message));
+                }
+            }
+
+            int restoredCount = outcomes.Count(o => o.Outcome == Outcome.Restored), skipped = outcomes.Count(o => o.Outcome == Outcome.Skipped);
+            int failed = outcomes.Count(o => o.Outcome == Outcome.Failed) + problems.Count;
+            Console.WriteLine($"summary: {restoredCount} restored, {skipped} skipped, {failed} failed of {files.Count + problems.Count} inputs in {clock.Elapsed.TotalSeconds:0.0} s"
+                + (stepsDone > 0 ? $", {stepsDone / clock.Elapsed.TotalSeconds:0.00} steps/s" : ""));
+            foreach (var (file, _, detail) in outcomes.Where(o => o.Outcome == Outcome.Failed)) Console.WriteLine($"  failed: {file}: {detail}");
+            return failed > 0 || cancel.IsCancellationRequested ? 1 : 0;
+        }
+    }
+
+    /// <summary>Runs one restoration under a live Spectre progress bar (step rate, ETA) on a terminal, plainly otherwise.</summary>
+    private static T WithProgress<T>(string name, Func<Action<RestoreProgress>, T> work)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive) return work(_ => { });
+        T result = default!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new StepRateColumn(), new RemainingTimeColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(name), maxValue: 1);
+                result = work(p =>
+                {
+                    task.MaxValue = p.Steps * p.Patches;
+                    task.Value = (p.Patch - 1) * p.Steps + p.Step;
+                    task.Description = Markup.Escape(p.Patches > 1 ? $"{name} [patch {p.Patch}/{p.Patches}]" : name);
+                });
+                task.StopTask();
+            });
+        return result;
+    }
+
+    private sealed class StepRateColumn : Spectre.Console.ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(task.Speed is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.00} steps/s") : "– steps/s");
+    }
+
+    private static void Error(string message) => Console.Error.WriteLine($"error: {message}");
+
+    private static int Fail(int code, string message)
+    {
+        Error(message);
+        return code;
+    }
+}

@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Globalization;
+using PFStorer.Graph.Checkpoints;
+
+namespace PFStorer.Restore;
+
+/// <summary>
+/// `weights inspect | convert | verify`: look inside checkpoints without loading them, turn a PyTorch .ckpt into
+/// safetensors, and check a file against the architecture's (key, shape) set.
+/// </summary>
+internal static class WeightsVerb
+{
+    /// <summary>Exit codes: 0 ok, 1 verify found differences, 2 the file is unreadable or the arguments are wrong.</summary>
+    private const int Ok = 0, Differences = 1, BadInput = 2;
+
+    /// <param name="architecture">
+    /// The expected (checkpoint key, shape) pairs for the components a file holds (see
+    /// <see cref="StableSRKeyMap.ComponentsIn"/>), e.g. built from the model modules with
+    /// <see cref="StableSRKeyMap.ExpectedKeys"/>. Null until the model is wired in; `verify --expect LIST` works regardless.
+    /// </param>
+    public static Command Create(Func<IReadOnlySet<StableSRComponent>, IEnumerable<KeyShape>>? architecture = null)
+    {
+        var cmd = new Command("weights", "Inspect, convert and verify StableSR checkpoints (.ckpt/.pt/.pth zip files and .safetensors).");
+        cmd.Subcommands.Add(Inspect());
+        cmd.Subcommands.Add(Convert());
+        cmd.Subcommands.Add(Verify(architecture));
+        return cmd;
+    }
+
+    private static Command Inspect()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "checkpoint to inspect (only its headers / pickle are read)" };
+        var list = new Option<bool>("--tensors") { Description = "also list every tensor with dtype and shape" };
+        var cmd = new Command("inspect", "Show a checkpoint's tensors, dtypes, parameter counts per component and metadata.") { file, list };
+        cmd.SetAction(r => Guarded(r, o =>
+        {
+            using var ckpt = Checkpoint.Open(r.GetValue(file)!.FullName);
+            o.WriteLine($"{ckpt.Path}");
+            o.WriteLine($"  format     {ckpt.Format}{(ckpt is TorchZipCheckpoint z ? $" (archive folder '{z.ArchivePrefix}', data.pkl {z.PickleBytes} bytes)" : "")}");
+            o.WriteLine($"  tensors    {ckpt.Tensors.Count}, {Count(ckpt.Tensors.Sum(t => t.Numel))} elements, {Bytes(ckpt.Tensors.Sum(t => t.Bytes))}");
+            o.WriteLine($"  dtypes     {string.Join(", ", ckpt.Tensors.GroupBy(t => t.DType).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
+            foreach (var (k, v) in ckpt.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) o.WriteLine($"  metadata   {k} = {v}");
+            if (ckpt is TorchZipCheckpoint zip)
+                foreach (var (k, summary) in zip.TopLevel.Where(e => !ckpt.Metadata.ContainsKey(e.Key))) o.WriteLine($"  top level  {k}: {summary}");
+            o.WriteLine($"  {"component",-18} {"prefix",-26} {"tensors",8} {"parameters",15} {"bytes",10}");
+            foreach (var g in ckpt.Tensors.GroupBy(t => Group(t.Name)).OrderBy(g => g.Key, StringComparer.Ordinal))
+                o.WriteLine($"  {g.Key.Split('|')[0],-18} {g.Key.Split('|')[1],-26} {g.Count(),8} {Count(g.Sum(t => t.Numel)),15} {Bytes(g.Sum(t => t.Bytes)),10}");
+            if (r.GetValue(list))
+                foreach (var t in ckpt.Tensors) o.WriteLine($"  {t.Name} {t.DType} {t.ShapeString}");
+            return Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Convert()
+    {
+        var input = new Argument<FileInfo>("IN") { Description = "checkpoint to read (.ckpt/.pt/.pth or .safetensors)" };
+        var output = new Argument<FileInfo>("OUT") { Description = "safetensors file to write (atomically; never the input)" };
+        var dtype = new Option<string?>("--dtype") { Description = "store float tensors as f32, f16 or bf16 (default: keep each tensor's dtype)" };
+        var cmd = new Command("convert", "Rewrite a checkpoint as safetensors, streaming one tensor at a time.") { input, output, dtype };
+        cmd.SetAction(r => Guarded(r, o =>
+        {
+            CheckpointDType? target = r.GetValue(dtype)?.ToLowerInvariant() switch
+            {
+                null => null,
+                "f32" or "float32" => CheckpointDType.F32,
+                "f16" or "float16" or "half" => CheckpointDType.F16,
+                "bf16" or "bfloat16" => CheckpointDType.BF16,
+                var other => throw new ArgumentException($"--dtype {other}: use f32, f16 or bf16"),
+            };
+            string inPath = r.GetValue(input)!.FullName, outPath = r.GetValue(output)!.FullName;
+            using var ckpt = Checkpoint.Open(inPath);
+            CheckpointConversion.ToSafetensors(ckpt, outPath, target);
+            o.WriteLine($"wrote {outPath}: {ckpt.Tensors.Count} tensors, {Bytes(new FileInfo(outPath).Length)}");
+            return Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Verify(Func<IReadOnlySet<StableSRComponent>, IEnumerable<KeyShape>>? architecture)
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "checkpoint to verify" };
+        var expect = new Option<FileInfo?>("--expect") { Description = "key list to check against, one 'key [d0,d1,...]' per line (e.g. weights/keys/stablesr_keys.txt)" };
+        var cmd = new Command("verify", "Compare a checkpoint with the architecture: missing, unexpected and shape-mismatched keys.") { file, expect };
+        cmd.SetAction(r => Guarded(r, o =>
+        {
+            using var ckpt = Checkpoint.Open(r.GetValue(file)!.FullName);
+            var components = StableSRKeyMap.ComponentsIn(ckpt);
+            IEnumerable<KeyShape> expected = r.GetValue(expect) is { } list ? KeyList.Read(list.FullName)
+                : architecture?.Invoke(components) ?? throw new ArgumentException("no built-in architecture is wired into this build yet; pass --expect KEYS.txt");
+            var report = LoadReport.Verify(ckpt, expected);
+            o.WriteLine($"{ckpt.Path}: components {string.Join(", ", components.Order())}");
+            o.WriteLine(report.ToString());
+            o.WriteLine(report.IsExact ? "OK: the file matches the architecture" : "MISMATCH");
+            return report.IsExact ? Ok : Differences;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Runs a verb body; unreadable files and bad arguments become one clear line on stderr and exit code 2.</summary>
+    private static int Guarded(ParseResult r, Func<TextWriter, int> body)
+    {
+        try { return body(r.InvocationConfiguration.Output); }
+        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+    }
+
+    /// <summary>"component|prefix" for the inspect table, from the one name map.</summary>
+    private static string Group(string key)
+    {
+        var route = StableSRKeyMap.Route(key);
+        if (route.Ignored) return "(ignored)|" + key.Split('.')[0] + ".";
+        if (route.Component is not { } c) return "(unmapped)|" + (key.Contains('.') ? key.Split('.')[0] + "." : key);
+        string prefix = StableSRKeyMap.PrefixOf(c);
+        return $"{c}|{(prefix.Length > 0 ? prefix : c == StableSRComponent.CfwVae ? key.Split('.')[0] + "." : "(none)")}";
+    }
+
+    private static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Bytes(long n) => n switch
+    {
+        >= 1L << 30 => $"{n / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{n / (double)(1L << 20):F1} MiB",
+        >= 1L << 10 => $"{n / 1024.0:F1} KiB",
+        _ => $"{n} B",
+    };
+}

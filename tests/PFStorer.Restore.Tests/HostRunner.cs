@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace PFStorer.Restore.Tests;
+
+/// <summary>Runs the real `pfstorer` executable (the built host assembly next to the tests) in a temp folder.</summary>
+internal sealed class HostRunner : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("pfstorer-host-").FullName;
+
+    public static readonly string TinyModel = Fixtures.Path("stablesr-tiny", "model.safetensors");
+    public static readonly string TinyVae = Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors");
+    public static readonly string SampleImage = Fixtures.Path("sampling", "lq.png");
+
+    public string PathOf(params string[] parts) => Path.Combine([Dir, .. parts]);
+
+    public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    {
+        string host = typeof(RestoreVerb).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(host);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"pfstorer {string.Join(' ', args)} ran over 3 minutes"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>`restore` with the tiny demo weights and 2 steps (the model is random; these tests are about the host).</summary>
+    public (int ExitCode, string Stdout, string Stderr) Restore(params string[] args) =>
+        Run(["restore", .. args, "--weights", TinyModel, "--vae", TinyVae, "--steps", "2", "--device", "cpu"]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}
