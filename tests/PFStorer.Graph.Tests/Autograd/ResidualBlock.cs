@@ -29,7 +29,7 @@ internal sealed class ResidualBlock : Module
     public void Load(Random rng, Device device)
     {
         foreach (var (_, p) in NamedParameters())
-            p.Assign(Tensor.FromSpan<float>(Reference.ToFloat(Reference.RandomArray(rng, (int)p.Numel)), Kernels.DType.F32, p.ShapeArray(), device));
+            p.Assign(Tensor.FromSpan<float>(Reference.ToFloat(Reference.RandomArray(rng, (int)p.Numel)), PFStorer.Kernels.DType.F32, p.ShapeArray(), device));
     }
 
     /// <summary>Intermediates are disposed here: only the tape's saved handles keep activations alive until backward.</summary>
