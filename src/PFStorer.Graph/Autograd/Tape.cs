@@ -37,7 +37,13 @@ public static class Tape
 
         var order = TopologicalOrder(root.GradFn);
         var pending = new Dictionary<Node, Tensor?[]>(ReferenceEqualityComparer.Instance);
-        var seed = gradient?.Share() ?? Tensor.Full(root.Shape, 1f, root.Device);
+        // The seed is the tape's own copy: backward functions may return views of their incoming gradient (reshape),
+        // which can end up as a leaf's Grad and be accumulated into in place; that must never write into the caller's tensor.
+        if (gradient != null && !gradient.Shape.SequenceEqual(root.Shape))
+            throw new ArgumentException($"backward gradient {gradient.ShapeString} does not match the root {root.ShapeString}");
+        var seed = Tensor.Empty(root.Shape, Kernels.DType.F32, root.Device);
+        if (gradient != null) seed.Backend.Copy(gradient, seed);
+        else seed.Backend.Fill(seed, 1f);
         pending[root.GradFn] = new Tensor?[root.GradFn.OutputCount];
         pending[root.GradFn][root.OutputIndex] = seed;
 

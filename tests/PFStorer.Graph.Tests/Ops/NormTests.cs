@@ -37,7 +37,9 @@ public class NormTests
     [InlineData(new[] { 2, 6, 5, 3 }, 3, true, false)]
     [InlineData(new[] { 2, 6, 5, 3 }, 3, true, true)]
     [InlineData(new[] { 1, 8, 7 }, 4, false, true)]
-    [InlineData(new[] { 3, 4, 1, 1 }, 2, true, true)]
+    // Spatial size 1 (GroupNorm on [B, C] vectors). Groups of 2 elements make x̂ = ±1 and the dx of nearly equal pairs
+    // ill-conditioned in f32 (rstd → ∞), so the groups here hold 4 channels.
+    [InlineData(new[] { 3, 8, 1, 1 }, 2, true, true)]
     [InlineData(new[] { 1, 5, 9, 11 }, 1, false, false)]
     [InlineData(new[] { 2, 64, 4, 4 }, 32, true, true)]
     public void GroupNormMatchesFloat64(int[] shape, int groups, bool affine, bool silu)
