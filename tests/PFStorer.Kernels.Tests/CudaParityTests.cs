@@ -1,6 +1,5 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
-using PFStorer.Graph.Tests;
 using Xunit;
 using static PFStorer.Kernels.Tests.ParityCases;
 

@@ -73,7 +73,7 @@ public sealed class DeviceArenaTests
     [Fact]
     public void Random_rents_never_overlap_and_stay_aligned()
     {
-        var rng = Graph.Tests.Reference.NewRandom(out int seed);
+        var rng = PFStorer.Tests.Reference.NewRandom(out int seed);
         var source = new FakeSource();
         using var arena = new DeviceArena(source, chunkBytes: 1 << 16);
         var live = new List<MemoryBlock>();

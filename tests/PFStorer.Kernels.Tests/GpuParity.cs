@@ -1,6 +1,5 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
-using PFStorer.Graph.Tests;
 using Xunit;
 
 namespace PFStorer.Kernels.Tests;

@@ -144,7 +144,10 @@ public sealed class Tensor : IDisposable
     }
 
     // ---- views ----
-    /// <summary>A new handle on the same view (the storage lives until every handle is disposed).</summary>
+    /// <summary>
+    /// A new handle on the same view (the storage lives until every handle is disposed). It is a raw handle: it carries
+    /// no autograd link (GradFn, RequiresGrad), so use it for saved activations and buffers, not to pass a recorded tensor on.
+    /// </summary>
     public Tensor Share()
     {
         Storage.AddRef();

@@ -33,7 +33,7 @@ internal static class DegradeVerb
 
     internal static int Run(string[] inputs, string outDir, DegradationLevel level, ulong seed)
     {
-        var (files, problems) = RestoreInputs.Expand(inputs);
+        var (files, problems) = ImageInputs.Expand(inputs);
         if (problems.Count > 0)
         {
             foreach (var p in problems) Console.Error.WriteLine($"degrade: {p}");

@@ -65,7 +65,7 @@ internal static class RestoreVerb
         try { settings.Validate(); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
 
-        var (files, problems) = RestoreInputs.Expand(parse.GetValue(Inputs)!);
+        var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
         foreach (var p in problems) Error(p);
         if (files.Count == 0) return Fail(2, "no input images");
         string outDir = Path.GetFullPath(parse.GetValue(Output)!);

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using PFStorer.Kernels.Cpu;
 using Xunit;
-using static PFStorer.Graph.Tests.Reference;
+using static PFStorer.Tests.Reference;
 
 namespace PFStorer.Graph.Tests.Kernels;
 

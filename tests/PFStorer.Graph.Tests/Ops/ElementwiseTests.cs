@@ -1,7 +1,7 @@
 using PFStorer.Graph.Backends;
 using PFStorer.Kernels.Cpu;
 using Xunit;
-using static PFStorer.Graph.Tests.Reference;
+using static PFStorer.Tests.Reference;
 using static PFStorer.Graph.Tests.Ops.OpCheck;
 
 namespace PFStorer.Graph.Tests.Ops;

@@ -1,6 +1,6 @@
 using PFStorer.Graph.Autograd;
 using Xunit;
-using static PFStorer.Graph.Tests.Reference;
+using static PFStorer.Tests.Reference;
 
 namespace PFStorer.Graph.Tests.Ops;
 

@@ -1,5 +1,5 @@
 using Xunit;
-using static PFStorer.Graph.Tests.Reference;
+using static PFStorer.Tests.Reference;
 using static PFStorer.Graph.Tests.Ops.OpCheck;
 
 namespace PFStorer.Graph.Tests.Ops;

@@ -1,5 +1,5 @@
 using PFStorer.Graph.Autograd;
-using static PFStorer.Graph.Tests.Reference;
+using static PFStorer.Tests.Reference;
 
 namespace PFStorer.Graph.Tests.Ops;
 

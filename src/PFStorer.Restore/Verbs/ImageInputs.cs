@@ -2,8 +2,8 @@ using PFStorer.Graph.Imaging;
 
 namespace PFStorer.Restore;
 
-/// <summary>Expands the `restore` arguments — files, folders (their images, not recursive) and globs (`*`, `?` in the file name) — in order, without duplicates.</summary>
-internal static class RestoreInputs
+/// <summary>Expands image arguments (`restore`, `degrade`) — files, folders (their images, not recursive) and globs (`*`, `?` in the file name) — in order, without duplicates.</summary>
+internal static class ImageInputs
 {
     public static (List<string> Files, List<string> Problems) Expand(IEnumerable<string> arguments)
     {

@@ -1,4 +1,6 @@
-namespace PFStorer.Graph.Tests;
+using PFStorer.Graph;
+
+namespace PFStorer.Tests;
 
 /// <summary>
 /// Shared test machinery: fresh random inputs, normalised-error comparison, and central finite differences in float64.
@@ -24,7 +26,7 @@ public static class Reference
     public static float[] ToFloat(double[] a) => Array.ConvertAll(a, x => (float)x);
     public static double[] ToDouble(float[] a) => Array.ConvertAll(a, x => (double)x);
 
-    public static Tensor Tensor(double[] data, params int[] shape) => Graph.Tensor.FromArray(ToFloat(data), shape);
+    public static Tensor Tensor(double[] data, params int[] shape) => PFStorer.Graph.Tensor.FromArray(ToFloat(data), shape);
 
     /// <summary>‖a − b‖ / max(‖b‖, tiny): ggml's test-backend-ops style normalised error. NaN anywhere gives +∞.</summary>
     public static double NormalisedError(ReadOnlySpan<float> actual, ReadOnlySpan<double> expected)
