@@ -61,19 +61,7 @@ public sealed class CheckpointTensor
     public string ShapeString => "[" + string.Join(",", _shape) + "]";
     public int[] ShapeArray() => (int[])_shape.Clone();
 
-    public bool IsContiguous
-    {
-        get
-        {
-            long expected = 1;
-            for (int i = _shape.Length - 1; i >= 0; i--)
-            {
-                if (_shape[i] != 1 && _strides[i] != expected) return false;
-                expected *= _shape[i];
-            }
-            return true;
-        }
-    }
+    public bool IsContiguous => Tensor.IsRowMajor(_shape, _strides);
 
     public override string ToString() => $"{Name} {DType} {ShapeString}";
 }

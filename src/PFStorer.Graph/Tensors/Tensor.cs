@@ -58,18 +58,18 @@ public sealed class Tensor : IDisposable
     public long ByteOffset => Offset * DType.Size();
     public nint DataPointer => Storage.Pointer + (nint)ByteOffset;
 
-    public bool IsContiguous
+    public bool IsContiguous => IsRowMajor(_shape, _strides);
+
+    /// <summary>True when the strides (in elements) describe a dense row-major layout of the shape; size-1 dims may have any stride.</summary>
+    public static bool IsRowMajor(ReadOnlySpan<int> shape, ReadOnlySpan<long> strides)
     {
-        get
+        long expected = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
         {
-            long expected = 1;
-            for (int i = _shape.Length - 1; i >= 0; i--)
-            {
-                if (_shape[i] != 1 && _strides[i] != expected) return false;
-                expected *= _shape[i];
-            }
-            return true;
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
         }
+        return true;
     }
 
     // ---- creation ----
