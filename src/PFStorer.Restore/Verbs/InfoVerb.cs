@@ -1,9 +1,10 @@
 using System.CommandLine;
-using PFStorer.Kernels.Memory;
+using PFStorer.Graph.Backends;
+using PFStorer.Kernels.Cuda;
 
 namespace PFStorer.Restore;
 
-/// <summary>`info`: what this engine build can use on this machine.</summary>
+/// <summary>`info`: what this engine build can use on this machine (the first thing to run when a GPU is not picked up).</summary>
 internal static class InfoVerb
 {
     public static Command Create()
@@ -12,8 +13,13 @@ internal static class InfoVerb
         cmd.SetAction(_ =>
         {
             Console.WriteLine($"PFStorer.Native {typeof(InfoVerb).Assembly.GetName().Version}");
-            Console.WriteLine($"  runtime      .NET {Environment.Version}, {Environment.ProcessorCount} cores");
-            Console.WriteLine($"  cpu backend  available (reference), pool reserved {HostMemoryPool.Shared.Counters.BytesReserved} bytes");
+            Console.WriteLine($"  runtime  .NET {Environment.Version}, {Environment.ProcessorCount} cores");
+            Console.WriteLine("  cpu      available (the reference backend)");
+            Console.WriteLine(Nvrtc.IsAvailable(out var nvrtcReason)
+                ? $"  nvrtc    {Nvrtc.Version()} (CUDA kernels compile at first use, cached on disk)"
+                : $"  nvrtc    not available: {nvrtcReason}");
+            var cuda = CudaBackend.TryCreate(out var cudaReason);
+            Console.WriteLine(cuda != null ? $"  cuda     {cuda.Gpu.Describe()}" : $"  cuda     not available: {cudaReason}");
             return 0;
         });
         return cmd;
