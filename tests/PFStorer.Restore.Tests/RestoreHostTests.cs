@@ -92,4 +92,16 @@ public class RestoreHostTests
         var badFix = host.Run("restore", HostRunner.SampleImage, "--color-fix", "sepia");
         Assert.NotEqual(0, badFix.ExitCode);
     }
+
+    [Fact]
+    public void CudaRequestWithoutAGpuStopsWithTheReason()
+    {
+        if (PFStorer.Graph.Backends.CudaBackend.TryCreate(out _) != null) Assert.Skip("a CUDA device is present: this test covers machines without one");
+        using var host = new HostRunner();
+        var (code, _, stderr) = host.Run("restore", HostRunner.SampleImage, "-o", host.PathOf("out"),
+            "--weights", HostRunner.TinyModel, "--vae", HostRunner.TinyVae, "--device", "cuda");
+        Assert.Equal(2, code);
+        Assert.Contains("--device cuda", stderr);
+        Assert.False(Directory.Exists(host.PathOf("out")) && Directory.EnumerateFiles(host.PathOf("out")).Any());
+    }
 }

@@ -34,6 +34,7 @@ public sealed class Restorer : IDisposable
         Device = ResolveDevice(device, precision);
         Precision = precision;
         _weights = weights;
+        if (Device != Graph.Device.Cpu) weights.MoveTo(Device);
         _predictor = new StableSRNoisePredictor(weights.Model);
     }
 
@@ -44,24 +45,17 @@ public sealed class Restorer : IDisposable
     }
 
     /// <summary>
-    /// The restorer runs on the CPU backend for now: moving the loaded weights onto the CUDA backend is not wired in yet,
-    /// so auto means the CPU and an explicit cuda request fails with the reason. bf16 is a GPU storage format (the CPU
-    /// reference backend computes in f32 only).
+    /// cpu and auto run on the CPU reference backend; cuda opens the CUDA backend (or fails with its reason) and the
+    /// weights move there. auto stays on the CPU until the GPU parity suite has run on real hardware: the CUDA path is
+    /// opt-in so an unverified device never changes a user's results silently. bf16 is refused: the F ops compute and
+    /// allocate f32, so bf16 storage is reachable only through the backend directly.
     /// </summary>
     public static Device ResolveDevice(DeviceChoice choice, Precision precision)
     {
-        if (choice == DeviceChoice.Cuda)
-            throw new NotSupportedException(HasBackend(Graph.Device.Cuda())
-                ? "--device cuda: moving the StableSR weights to the GPU is not wired into the restorer yet; use --device cpu"
-                : "--device cuda: no CUDA backend is available (no GPU found, or this build has no CUDA backend); use --device cpu");
-        if (precision == Precision.Bf16) throw new NotSupportedException("--precision bf16 needs the CUDA backend; the CPU backend computes in fp32 (use --precision fp32)");
-        return Graph.Device.Cpu;
-    }
-
-    private static bool HasBackend(Device device)
-    {
-        try { Backend.For(device); return true; }
-        catch (InvalidOperationException) { return false; }
+        if (precision == Precision.Bf16) throw new NotSupportedException("--precision bf16 is not wired into the model ops yet (they compute in fp32); use --precision fp32");
+        if (choice != DeviceChoice.Cuda) return Graph.Device.Cpu;
+        var cuda = CudaBackend.TryCreate(out var reason);
+        return cuda?.Device ?? throw new NotSupportedException($"--device cuda: {reason}; use --device cpu");
     }
 
     /// <summary>

@@ -87,6 +87,14 @@ public sealed class StableSRWeights : IDisposable
             && p.TryGetProperty("image_size", out var s) && s.TryGetInt32(out int v) ? v : 512;
     }
 
+    /// <summary>Moves every loaded parameter to <paramref name="device"/> (host copies are released as each one moves).</summary>
+    public void MoveTo(Device device)
+    {
+        foreach (var module in new Modules.Module[] { Model, CfwVae })
+            foreach (var (_, p) in module.NamedParameters())
+                if (p.Value is { } v && v.Device != device) p.Assign(v.To(device));
+    }
+
     public void Dispose()
     {
         Model.Dispose();
