@@ -1,10 +1,11 @@
-namespace PFStorer.Kernels.Cpu;
+namespace PFStorer.Graph.Tests.Ops;
 
 /// <summary>
-/// The error function in double precision (|error| ≲ 1e-15), for the exact-erf GELU of the reference backend.
+/// The error function in double precision (|error| ≲ 1e-15): the reference the vectorised float erf of the CPU backend
+/// (<c>ErfVector</c>) is held to over dense grids, where Simpson quadrature per point would be too slow.
 /// Short polynomial fits such as Abramowitz–Stegun 7.1.26 (error 1.5e-7) are not accurate enough for a reference.
 /// </summary>
-public static class Erf
+internal static class Erf
 {
     private const double TwoOverSqrtPi = 1.1283791670955126;
     private const double InvSqrtPi = 0.5641895835477563;
