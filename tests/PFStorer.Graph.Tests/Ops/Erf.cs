@@ -20,6 +20,14 @@ internal static class Erf
         return x < 0 ? -r : r;
     }
 
+    /// <summary>erfc(x) = 1 − erf(x) for x ≥ 0 without the cancellation of 1 − Of(x) in the tail.</summary>
+    public static double Complement(double x)
+    {
+        if (x < 0) throw new ArgumentOutOfRangeException(nameof(x), x, "erfc reference: defined here for x ≥ 0 only");
+        // Below 2.5, erfc ≥ 4e-4, so 1 − erf loses at most 4 of double's 16 digits.
+        return x < 2.5 ? 1.0 - Maclaurin(x) : ErfcContinuedFraction(x);
+    }
+
     // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!·(2n+1)). For x < 2.5 the largest term is < 40, so cancellation costs
     // under two digits; the loop stops when a term no longer changes the sum (≤ 40 terms).
     private static double Maclaurin(double x)
