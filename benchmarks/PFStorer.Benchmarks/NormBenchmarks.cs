@@ -5,7 +5,7 @@ namespace PFStorer.Benchmarks;
 
 /// <summary>
 /// The memory-bound CPU reference ops at full-size UNet shapes (64×64 latent, 320 channels, 4096 tokens):
-/// GroupNorm32+SiLU forward/backward, LayerNorm, exact-erf GELU inside GEGLU, and a broadcast bias add.
+/// GroupNorm32+SiLU forward/backward, LayerNorm, exact-erf GELU inside GEGLU (forward and backward), and a broadcast bias add.
 /// `dotnet run -c Release --project benchmarks/PFStorer.Benchmarks -- --filter *NormBenchmarks*`.
 /// </summary>
 public class NormBenchmarks
@@ -13,6 +13,7 @@ public class NormBenchmarks
     private const int Channels = 320, Spatial = 64 * 64, Groups = 32, Tokens = 4096, FfWidth = 1280;
     private float[] _x = null!, _y = null!, _dy = null!, _dx = null!, _w = null!, _b = null!, _dw = null!, _db = null!;
     private float[] _mean = null!, _rstd = null!, _rowMean = null!, _rowRstd = null!, _geglu = null!, _gegluOut = null!;
+    private float[] _gegluDx = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -33,6 +34,7 @@ public class NormBenchmarks
         _rowRstd = new float[Tokens];
         _geglu = R(Tokens * 2 * FfWidth);
         _gegluOut = new float[Tokens * FfWidth];
+        _gegluDx = new float[Tokens * 2 * FfWidth];
         GroupNormCpu.Forward(_x, _w, _b, _y, _mean, _rstd, 1, Channels, Spatial, Groups, 1e-5f, silu: true);
     }
 
@@ -48,6 +50,10 @@ public class NormBenchmarks
 
     [Benchmark]
     public void GegluForward() => ActivationCpu.Geglu(_geglu, _gegluOut, FfWidth);
+
+    // The upstream gradient reuses the forward output buffer: any finite values exercise the same arithmetic.
+    [Benchmark]
+    public void GegluBackward() => ActivationCpu.GegluBackward(_geglu, _gegluOut, _gegluDx, FfWidth);
 
     [Benchmark]
     public void BroadcastBiasAdd() =>

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -13,8 +12,6 @@ public static unsafe class ActivationCpu
 {
     // Below this many elements a parallel split is not worth its scheduling cost.
     private const long Grain = 1 << 15;
-    private const double InvSqrt2 = 0.7071067811865476;
-    private const double InvSqrt2Pi = 0.3989422804014327;
 
     public static void SiLU(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -95,17 +92,15 @@ public static unsafe class ActivationCpu
         for (; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
     }
 
-    /// <summary>Exact GELU x·Φ(x) = ½x(1 + erf(x/√2)), evaluated in double: this is the reference the fast kernels are held to.</summary>
+    /// <summary>Exact GELU x·Φ(x) = ½x(1 + erf(x/√2)), with the vectorised float erf of <see cref="ErfVector"/>.</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y)
     {
         CheckSame(x.Length, y.Length, "gelu");
         fixed (float* px = x, py = y)
         {
             float* xs = px, ys = py;
-            CpuParallel.For(x.Length, Grain / 8, (s, e) =>
-            {
-                for (long i = s; i < e; i++) ys[i] = (float)GeluOf(xs[i]);
-            });
+            CpuParallel.For(x.Length, Grain, (s, e) =>
+                ErfVector.Gelu(new ReadOnlySpan<float>(xs + s, (int)(e - s)), new Span<float>(ys + s, (int)(e - s))));
         }
     }
 
@@ -117,9 +112,12 @@ public static unsafe class ActivationCpu
         fixed (float* px = x, pdy = dy, pdx = dx)
         {
             float* xs = px, dys = pdy, dxs = pdx;
-            CpuParallel.For(x.Length, Grain / 8, (s, e) =>
+            CpuParallel.For(x.Length, Grain, (s, e) =>
             {
-                for (long i = s; i < e; i++) dxs[i] = (float)(dys[i] * GeluDerivative(xs[i]));
+                int n = (int)(e - s);
+                var d = new Span<float>(dxs + s, n);
+                ErfVector.GeluDerivative(new ReadOnlySpan<float>(xs + s, n), d);
+                TensorPrimitives.Multiply(d, new ReadOnlySpan<float>(dys + s, n), d);
             });
         }
     }
@@ -133,12 +131,14 @@ public static unsafe class ActivationCpu
         fixed (float* px = x, py = y)
         {
             float* xs = px, ys = py;
-            CpuParallel.For(rows, Math.Max(1, Grain / 8 / n), (s, e) =>
+            CpuParallel.For(rows, Math.Max(1, Grain / n), (s, e) =>
             {
                 for (long r = s; r < e; r++)
                 {
-                    float* value = xs + r * 2 * n, gate = value + n, o = ys + r * n;
-                    for (int j = 0; j < n; j++) o[j] = (float)(value[j] * GeluOf(gate[j]));
+                    float* value = xs + r * 2 * n;
+                    var o = new Span<float>(ys + r * n, n);
+                    ErfVector.Gelu(new ReadOnlySpan<float>(value + n, n), o);
+                    TensorPrimitives.Multiply(o, new ReadOnlySpan<float>(value, n), o);
                 }
             });
         }
@@ -154,28 +154,24 @@ public static unsafe class ActivationCpu
         fixed (float* px = x, pdy = dy, pdx = dx)
         {
             float* xs = px, dys = pdy, dxs = pdx;
-            CpuParallel.For(rows, Math.Max(1, Grain / 8 / n), (s, e) =>
+            CpuParallel.For(rows, Math.Max(1, Grain / n), (s, e) =>
             {
                 for (long r = s; r < e; r++)
                 {
-                    float* value = xs + r * 2 * n, gate = value + n, g = dys + r * n;
-                    float* dValue = dxs + r * 2 * n, dGate = dValue + n;
-                    for (int j = 0; j < n; j++)
-                    {
-                        dValue[j] = (float)(g[j] * GeluOf(gate[j]));
-                        dGate[j] = (float)(g[j] * (double)value[j] * GeluDerivative(gate[j]));
-                    }
+                    var value = new ReadOnlySpan<float>(xs + r * 2 * n, n);
+                    var gate = new ReadOnlySpan<float>(xs + r * 2 * n + n, n);
+                    var g = new ReadOnlySpan<float>(dys + r * n, n);
+                    var dValue = new Span<float>(dxs + r * 2 * n, n);
+                    var dGate = new Span<float>(dxs + r * 2 * n + n, n);
+                    ErfVector.Gelu(gate, dValue);
+                    TensorPrimitives.Multiply(dValue, g, dValue);
+                    ErfVector.GeluDerivative(gate, dGate);
+                    TensorPrimitives.Multiply(dGate, g, dGate);
+                    TensorPrimitives.Multiply(dGate, value, dGate);
                 }
             });
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double GeluOf(double x) => 0.5 * x * (1.0 + Erf.Of(x * InvSqrt2));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static double GeluDerivative(double x) =>
-        0.5 * (1.0 + Erf.Of(x * InvSqrt2)) + x * InvSqrt2Pi * Math.Exp(-0.5 * x * x);
 
     internal static void CheckSame(int a, int b, string op)
     {

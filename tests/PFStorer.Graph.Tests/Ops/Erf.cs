@@ -1,10 +1,11 @@
-namespace PFStorer.Kernels.Cpu;
+namespace PFStorer.Graph.Tests.Ops;
 
 /// <summary>
-/// The error function in double precision (|error| ≲ 1e-15), for the exact-erf GELU of the reference backend.
+/// The error function in double precision (|error| ≲ 1e-15): the reference the vectorised float erf of the CPU backend
+/// (<c>ErfVector</c>) is held to over dense grids, where Simpson quadrature per point would be too slow.
 /// Short polynomial fits such as Abramowitz–Stegun 7.1.26 (error 1.5e-7) are not accurate enough for a reference.
 /// </summary>
-public static class Erf
+internal static class Erf
 {
     private const double TwoOverSqrtPi = 1.1283791670955126;
     private const double InvSqrtPi = 0.5641895835477563;
@@ -17,6 +18,14 @@ public static class Erf
         else if (ax < 6.0) r = 1.0 - ErfcContinuedFraction(ax);
         else r = 1.0; // erfc(6) ≈ 2e-17, below double resolution at 1
         return x < 0 ? -r : r;
+    }
+
+    /// <summary>erfc(x) = 1 − erf(x) for x ≥ 0 without the cancellation of 1 − Of(x) in the tail.</summary>
+    public static double Complement(double x)
+    {
+        if (x < 0) throw new ArgumentOutOfRangeException(nameof(x), x, "erfc reference: defined here for x ≥ 0 only");
+        // Below 2.5, erfc ≥ 4e-4, so 1 − erf loses at most 4 of double's 16 digits.
+        return x < 2.5 ? 1.0 - Maclaurin(x) : ErfcContinuedFraction(x);
     }
 
     // erf(x) = 2/√π · Σ (−1)ⁿ x^(2n+1) / (n!·(2n+1)). For x < 2.5 the largest term is < 40, so cancellation costs
