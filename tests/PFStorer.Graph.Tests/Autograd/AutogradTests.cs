@@ -18,15 +18,37 @@ public class AutogradTests
     private static Tensor On(CountingBackend be, double[] data, params int[] shape) =>
         Tensor.FromSpan<float>(ToFloat(data), DType.F32, shape, be.Device);
 
+    /// <summary>A residual block with random weights on a fresh recording backend, an input and a target.</summary>
+    private sealed class BlockCase : IDisposable
+    {
+        public CountingBackend Backend { get; } = CountingBackend.Create();
+        public int Seed { get; }
+        public ResidualBlock Block { get; } = new(Channels);
+        public Tensor X { get; }
+        public Tensor Target { get; }
+
+        public BlockCase()
+        {
+            var rng = NewRandom(out int seed);
+            Seed = seed;
+            Block.Load(rng, Backend.Device);
+            X = On(Backend, RandomArray(rng, 120), Shape);
+            Target = On(Backend, RandomArray(rng, 120), Shape);
+        }
+
+        public void Dispose()
+        {
+            Target.Dispose();
+            X.Dispose();
+            Block.Dispose();
+        }
+    }
+
     [Fact]
     public void FrozenParametersGetNoGradientAndNoWeightGradientWork()
     {
-        var be = CountingBackend.Create();
-        var rng = NewRandom(out int seed);
-        using var block = new ResidualBlock(Channels);
-        block.Load(rng, be.Device);
-        using var x = On(be, RandomArray(rng, 120), Shape);
-        using var target = On(be, RandomArray(rng, 120), Shape);
+        using var c = new BlockCase();
+        var (be, seed, block, x, target) = (c.Backend, c.Seed, c.Block, c.X, c.Target);
         using (var y = block.Forward(x))
         using (var loss = F.MseLoss(y, target))
         {
@@ -55,12 +77,8 @@ public class AutogradTests
     {
         // The module's α and γ gradients against central differences of the engine's own f32 forward: a whole-graph
         // check that the tape wires frozen and trainable paths together correctly (op-level precision is proved in Ops/).
-        var be = CountingBackend.Create();
-        var rng = NewRandom(out int seed);
-        using var block = new ResidualBlock(Channels);
-        block.Load(rng, be.Device);
-        using var x = On(be, RandomArray(rng, 120), Shape);
-        using var target = On(be, RandomArray(rng, 120), Shape);
+        using var c = new BlockCase();
+        var (be, seed, block, x, target) = (c.Backend, c.Seed, c.Block, c.X, c.Target);
         double Loss()
         {
             using var noGrad = GradMode.NoGrad();
@@ -131,12 +149,8 @@ public class AutogradTests
     [Fact]
     public void ActivationMemoryIsReleasedDuringBackward()
     {
-        var be = CountingBackend.Create();
-        var rng = NewRandom(out int seed);
-        using var block = new ResidualBlock(Channels);
-        block.Load(rng, be.Device);
-        using var x = On(be, RandomArray(rng, 120), Shape);
-        using var target = On(be, RandomArray(rng, 120), Shape);
+        using var c = new BlockCase();
+        var (be, seed, block, x, target) = (c.Backend, c.Seed, c.Block, c.X, c.Target);
         long baseline = be.CountingPool.Counters.BytesInUse;
 
         var y = block.Forward(x);
