@@ -97,24 +97,14 @@ public class ConvTests
         var bd = RandomArray(rng, o);
         string what = $"conv {s} seed={seed}";
 
-        using var x = Reference.Tensor(xd, b, c, h, w);
-        using var wt = Reference.Tensor(wd, o, c, kh, kw);
-        using var bias = Reference.Tensor(bd, o);
-        x.RequiresGrad = wt.RequiresGrad = bias.RequiresGrad = true;
-        using var y = F.Conv2d(x, wt, bias, stride, pad);
-        Assert.Equal([b, o, s.Ho, s.Wo], y.ShapeArray());
-        Func<double[][], double[]> reference = inp => RefConv(s, inp[0], inp[1], inp[2]);
-        double[][] inputs = [xd, wd, bd];
-        AssertClose(y.ToFloatArray(), reference(inputs), ForwardTolerance, what + " forward");
-
-        var weights = RandomArray(rng, (int)y.Numel);
-        using (var g = Reference.Tensor(weights, y.ShapeArray())) Tape.Backward(y, g);
-        using var dx = x.Grad!;
-        using var dw = wt.Grad!;
-        using var db = bias.Grad!;
-        AssertClose(dx.ToFloatArray(), NumericGradient(reference, inputs, weights, 0), GradTolerance, what + " dx");
-        AssertClose(dw.ToFloatArray(), NumericGradient(reference, inputs, weights, 1), GradTolerance, what + " dw");
-        AssertClose(db.ToFloatArray(), NumericGradient(reference, inputs, weights, 2), GradTolerance, what + " dbias");
+        OpCheck.ForwardAndBackward(what, rng, [new(xd, [b, c, h, w]), new(wd, [o, c, kh, kw]), new(bd, [o])],
+            t =>
+            {
+                var y = F.Conv2d(t[0], t[1], t[2], stride, pad);
+                Assert.Equal([b, o, s.Ho, s.Wo], y.ShapeArray());
+                return y;
+            },
+            inp => RefConv(s, inp[0], inp[1], inp[2]));
     }
 
     /// <summary>

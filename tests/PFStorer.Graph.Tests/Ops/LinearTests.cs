@@ -1,6 +1,7 @@
 using PFStorer.Graph.Autograd;
 using Xunit;
 using static PFStorer.Tests.Reference;
+using static PFStorer.Graph.Tests.Ops.OpCheck;
 
 namespace PFStorer.Graph.Tests.Ops;
 
@@ -156,13 +157,6 @@ public class LinearTests
         var xd = RandomArray(rng, rows * k);
         var wd = RandomArray(rng, n * k);
         var bd = RandomArray(rng, n);
-        using var x = Reference.Tensor(xd, xShape);
-        using var w = Reference.Tensor(wd, n, k);
-        using var b = Reference.Tensor(bd, n);
-        x.RequiresGrad = w.RequiresGrad = b.RequiresGrad = true;
-        using var y = F.Linear(x, w, b);
-        Assert.Equal(lead.Append(n).ToArray(), y.ShapeArray());
-
         Func<double[][], double[]> reference = inp =>
         {
             var r = new double[rows * n];
@@ -175,18 +169,15 @@ public class LinearTests
                 }
             return r;
         };
-        double[][] inputs = [xd, wd, bd];
-        string what = $"linear x{Str(xShape)} w[{n},{k}] seed={seed}";
-        AssertClose(y.ToFloatArray(), reference(inputs), ForwardTolerance, what + " forward");
-
-        var weights = RandomArray(rng, (int)y.Numel);
-        using (var g = Reference.Tensor(weights, y.ShapeArray())) Tape.Backward(y, g);
-        using var dx = x.Grad!;
-        using var dw = w.Grad!;
-        using var db = b.Grad!;
-        AssertClose(dx.ToFloatArray(), NumericGradient(reference, inputs, weights, 0), GradTolerance, what + " dx");
-        AssertClose(dw.ToFloatArray(), NumericGradient(reference, inputs, weights, 1), GradTolerance, what + " dw");
-        AssertClose(db.ToFloatArray(), NumericGradient(reference, inputs, weights, 2), GradTolerance, what + " db");
+        OpCheck.ForwardAndBackward($"linear x{Str(xShape)} w[{n},{k}] seed={seed}", rng,
+            [new(xd, xShape), new(wd, [n, k]), new(bd, [n])],
+            t =>
+            {
+                var y = F.Linear(t[0], t[1], t[2]);
+                Assert.Equal(lead.Append(n).ToArray(), y.ShapeArray());
+                return y;
+            },
+            reference);
     }
 
     [Fact]
@@ -253,5 +244,4 @@ public class LinearTests
         Assert.Throws<ArgumentException>(() => src.Backend.SumToShape(src, dst));
     }
 
-    private static string Str(int[] s) => "[" + string.Join(",", s) + "]";
 }
