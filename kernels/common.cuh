@@ -64,6 +64,23 @@ __device__ __forceinline__ float block_sum(float v, float* scratch)
     return warp_sum(v);
 }
 
+// Mean and 1/sqrt(variance + eps) of x[base, base + n) over one block, two passes (as the CPU reference's Moments);
+// every thread gets both. Shared by GroupNorm (one group per block) and LayerNorm (one row per block).
+template <class T>
+__device__ __forceinline__ void block_moments(const T* __restrict__ x, i64 base, i64 n, float eps, float* scratch, float& mean, float& rstd)
+{
+    float s = 0.f;
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += to_float(x[base + i]);
+    mean = block_sum(s, scratch) / (float)n;
+    float v = 0.f;
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x)
+    {
+        const float d = to_float(x[base + i]) - mean;
+        v += d * d;
+    }
+    rstd = rsqrtf(block_sum(v, scratch) / (float)n + eps);
+}
+
 // A strided view of up to 8 dims (mirrors PFStorer.Kernels.Cuda.StridedLayout): element `linear` of the row-major
 // walk over `size` sits at sum(index[d] * stride[d]). Broadcast dims carry stride 0.
 #define MAX_RANK 8

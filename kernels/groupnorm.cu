@@ -11,16 +11,8 @@ __global__ void groupnorm_fwd(const T* __restrict__ x, const T* __restrict__ wei
     __shared__ float scratch[32];
     const int bg = blockIdx.x, g = bg % G, cpg = C / G;
     const i64 n = (i64)cpg * S, base = (i64)bg * n;   // (b·C + g·cpg)·S = bg·cpg·S
-    float s = 0.f;
-    for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += to_float(x[base + i]);
-    const float mean = block_sum(s, scratch) / (float)n;
-    float v = 0.f;
-    for (i64 i = threadIdx.x; i < n; i += blockDim.x)
-    {
-        const float d = to_float(x[base + i]) - mean;
-        v += d * d;
-    }
-    const float rstd = rsqrtf(block_sum(v, scratch) / (float)n + eps);
+    float mean, rstd;
+    block_moments(x, base, n, eps, scratch, mean, rstd);
     if (threadIdx.x == 0) { mean_out[bg] = mean; rstd_out[bg] = rstd; }
     for (i64 i = threadIdx.x; i < n; i += blockDim.x)
     {

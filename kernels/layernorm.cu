@@ -7,16 +7,8 @@ __global__ void layernorm_fwd(const T* __restrict__ x, const T* __restrict__ wei
 {
     __shared__ float scratch[32];
     const i64 base = (i64)blockIdx.x * C;
-    float s = 0.f;
-    for (int i = threadIdx.x; i < C; i += blockDim.x) s += to_float(x[base + i]);
-    const float mean = block_sum(s, scratch) / (float)C;
-    float v = 0.f;
-    for (int i = threadIdx.x; i < C; i += blockDim.x)
-    {
-        const float d = to_float(x[base + i]) - mean;
-        v += d * d;
-    }
-    const float rstd = rsqrtf(block_sum(v, scratch) / (float)C + eps);
+    float mean, rstd;
+    block_moments(x, base, (i64)C, eps, scratch, mean, rstd);
     if (threadIdx.x == 0) { mean_out[blockIdx.x] = mean; rstd_out[blockIdx.x] = rstd; }
     for (int i = threadIdx.x; i < C; i += blockDim.x)
     {
