@@ -16,17 +16,11 @@ public static unsafe class ActivationCpu
     public static void SiLU(ReadOnlySpan<float> x, Span<float> y)
     {
         CheckSame(x.Length, y.Length, "silu");
-        fixed (float* px = x, py = y)
+        InParallel(x, y, (xr, yr) =>
         {
-            float* xs = px, ys = py;
-            CpuParallel.For(x.Length, Grain, (s, e) =>
-            {
-                var xr = new ReadOnlySpan<float>(xs + s, (int)(e - s));
-                var yr = new Span<float>(ys + s, (int)(e - s));
-                TensorPrimitives.Sigmoid(xr, yr);
-                TensorPrimitives.Multiply(xr, yr, yr);
-            });
-        }
+            TensorPrimitives.Sigmoid(xr, yr);
+            TensorPrimitives.Multiply(xr, yr, yr);
+        });
     }
 
     /// <summary>dx = dy·σ(x)·(1 + x·(1 − σ(x))).</summary>
@@ -34,17 +28,11 @@ public static unsafe class ActivationCpu
     {
         CheckSame(x.Length, dy.Length, "silu backward");
         CheckSame(x.Length, dx.Length, "silu backward");
-        fixed (float* px = x, pdy = dy, pdx = dx)
+        InParallel(x, dy, dx, (xr, dyr, dxr) =>
         {
-            float* xs = px, dys = pdy, dxs = pdx;
-            CpuParallel.For(x.Length, Grain, (s, e) =>
-            {
-                int n = (int)(e - s);
-                var sig = new Span<float>(dxs + s, n);
-                TensorPrimitives.Sigmoid(new ReadOnlySpan<float>(xs + s, n), sig);
-                SiLUGradFromSigmoid(new ReadOnlySpan<float>(xs + s, n), new ReadOnlySpan<float>(dys + s, n), sig);
-            });
-        }
+            TensorPrimitives.Sigmoid(xr, dxr);
+            SiLUGradFromSigmoid(xr, dyr, dxr);
+        });
     }
 
     /// <summary>In place: sig holds σ(x) on entry and dy·σ·(1 + x·(1 − σ)) on exit. Shared with the fused GroupNorm+SiLU.</summary>
@@ -96,12 +84,7 @@ public static unsafe class ActivationCpu
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y)
     {
         CheckSame(x.Length, y.Length, "gelu");
-        fixed (float* px = x, py = y)
-        {
-            float* xs = px, ys = py;
-            CpuParallel.For(x.Length, Grain, (s, e) =>
-                ErfVector.Gelu(new ReadOnlySpan<float>(xs + s, (int)(e - s)), new Span<float>(ys + s, (int)(e - s))));
-        }
+        InParallel(x, y, ErfVector.Gelu);
     }
 
     /// <summary>dx = dy·(Φ(x) + x·φ(x)).</summary>
@@ -109,15 +92,35 @@ public static unsafe class ActivationCpu
     {
         CheckSame(x.Length, dy.Length, "gelu backward");
         CheckSame(x.Length, dx.Length, "gelu backward");
+        InParallel(x, dy, dx, (xr, dyr, dxr) =>
+        {
+            ErfVector.GeluDerivative(xr, dxr);
+            TensorPrimitives.Multiply(dxr, dyr, dxr);
+        });
+    }
+
+    private delegate void ChunkOp(ReadOnlySpan<float> x, Span<float> y);
+    private delegate void ChunkGradOp(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx);
+
+    // Runs op over matching chunks of the arrays, in parallel above Grain elements.
+    private static void InParallel(ReadOnlySpan<float> x, Span<float> y, ChunkOp op)
+    {
+        fixed (float* px = x, py = y)
+        {
+            float* xs = px, ys = py;
+            CpuParallel.For(x.Length, Grain, (s, e) => op(new ReadOnlySpan<float>(xs + s, (int)(e - s)), new Span<float>(ys + s, (int)(e - s))));
+        }
+    }
+
+    private static void InParallel(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, ChunkGradOp op)
+    {
         fixed (float* px = x, pdy = dy, pdx = dx)
         {
             float* xs = px, dys = pdy, dxs = pdx;
             CpuParallel.For(x.Length, Grain, (s, e) =>
             {
                 int n = (int)(e - s);
-                var d = new Span<float>(dxs + s, n);
-                ErfVector.GeluDerivative(new ReadOnlySpan<float>(xs + s, n), d);
-                TensorPrimitives.Multiply(d, new ReadOnlySpan<float>(dys + s, n), d);
+                op(new ReadOnlySpan<float>(xs + s, n), new ReadOnlySpan<float>(dys + s, n), new Span<float>(dxs + s, n));
             });
         }
     }
