@@ -45,7 +45,7 @@ public static class ParityCases
 
     public static IEnumerable<ParityCase> All() =>
     [
-        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Sampling(), .. Fused(),
+        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Sampling(), .. Personalization(), .. Fused(),
     ];
 
     private static IEnumerable<ParityCase> Elementwise()
@@ -255,6 +255,24 @@ public static class ParityCases
             (b, i, _) => b.PosteriorStep(i[0], i[1], null, c with { NoiseStd = 0 }, i[0], null, null), CompareInputs: [0]);
     }
 
+    private static IEnumerable<ParityCase> Personalization()
+    {
+        yield return new("personalize residual", r => [D(r, 2, 10, 16), D(r, 2, 10, 16), D(r, 16), D(r, 16)], [O(2, 10, 16)],
+            (b, i, o) => b.PersonalizeResidual(i[0], i[1], i[2], i[3], o[0]));
+        yield return new("personalize residual backward", r => [D(r, 2, 10, 16), D(r, 16), D(r, 16), D(r, 2, 10, 16)], [O(2, 10, 16), O(16)],
+            (b, i, o) => b.PersonalizeResidualBackward(i[0], i[1], i[2], i[3], o[0], o[1]));
+        // Attention maps are positive; 0.5 + 0.4·U(−1, 1) keeps the maxima away from zero.
+        (Tensor, ArgKind) Map(Random r, params int[] shape)
+        {
+            using var u = Rand(r, 0.4, shape);
+            var t = Tensor.FromArray(u.ToFloatArray().Select(v => v + 0.5f).ToArray(), shape);
+            return (t, ArgKind.Data);
+        }
+        yield return new("attention-map loss", r => [Map(r, 2, 300), Map(r, 2, 300)], [O32(1)], (b, i, o) => b.AttentionMapLoss(i[0], i[1], o[0]));
+        yield return new("attention-map loss backward", r => [Map(r, 2, 300), Map(r, 2, 300), F(r, 1)], [O(2, 300)],
+            (b, i, o) => b.AttentionMapLossBackward(i[0], i[1], i[2], o[0]));
+    }
+
     /// <summary>CUDA-only fused kernels against the CPU composition of the ops they replace.</summary>
     private static IEnumerable<ParityCase> Fused()
     {
@@ -266,23 +284,6 @@ public static class ParityCases
                 b.GroupNorm(i[0], i[1], i[2], n, o[1], o[2], 8, 1e-5f, false);
                 b.Sft(n, i[3], i[4], o[0]);
             });
-        yield return new("fused personalization residual", r => [D(r, 2, 10, 16), D(r, 2, 10, 16), D(r, 16), D(r, 16)], [O(2, 10, 16)], (b, i, o) =>
-        {
-            if (b is CudaBackend cuda) { cuda.PersonalizeResidual(i[0], i[1], i[2], i[3], o[0]); return; }
-            using var biased = Like(i[1]);
-            b.Binary(BinaryOp.Add, i[1], i[2], biased);
-            b.Binary(BinaryOp.Mul, biased, i[3], biased);
-            b.Binary(BinaryOp.Add, i[0], biased, o[0]);
-        });
-        yield return new("fused personalization residual backward", r => [D(r, 2, 10, 16), D(r, 16), D(r, 16), D(r, 2, 10, 16)], [O(2, 10, 16), O(16)], (b, i, o) =>
-        {
-            if (b is CudaBackend cuda) { cuda.PersonalizeResidualBackward(i[0], i[1], i[2], i[3], o[0], o[1]); return; }
-            b.Binary(BinaryOp.Mul, i[3], i[2], o[0]);
-            using var biased = Like(i[0]);
-            b.Binary(BinaryOp.Add, i[0], i[1], biased);
-            b.Binary(BinaryOp.Mul, biased, i[3], biased);
-            b.SumToShape(biased, o[1]);
-        });
         var c = new PosteriorCoefficients(1.2f, 0.6f, 0.3f, 0.65f, 0.2f);
         yield return new("fused guided posterior step", r => [D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8), D(r, 2, 4, 8, 8)],
             [O(2, 4, 8, 8), O(2, 4, 8, 8), O(2, 4, 8, 8)], (b, i, o) =>

@@ -27,6 +27,20 @@ public abstract class Module : IDisposable
         return child;
     }
 
+    /// <summary>Removes a child added with <see cref="Child"/> (an adapter detached from its host); the child is not disposed.</summary>
+    protected void RemoveChild(Module child)
+    {
+        int i = _children.FindIndex(c => ReferenceEquals(c.Child, child));
+        if (i < 0) throw new InvalidOperationException($"{child.GetType().Name} is not a child of {GetType().Name}");
+        _children.RemoveAt(i);
+    }
+
+    /// <summary>Makes every parameter below this module trainable: only adapters call it, the base model stays frozen.</summary>
+    protected void MakeTrainable()
+    {
+        foreach (var (_, p) in NamedParameters()) p.MakeTrainable();
+    }
+
     /// <summary>Every parameter below this module with its dotted path, in registration order.</summary>
     public IEnumerable<(string Path, Parameter Param)> NamedParameters(string prefix = "")
     {

@@ -10,7 +10,7 @@ public sealed class Parameter : IDisposable
 
     public string Name { get; }
     public ReadOnlySpan<int> Shape => _shape;
-    public bool Trainable { get; }
+    public bool Trainable { get; private set; }
     public Tensor? Value { get; private set; }
     public long Numel { get; }
 
@@ -20,6 +20,13 @@ public sealed class Parameter : IDisposable
         _shape = shape;
         Trainable = trainable;
         Numel = shape.Aggregate(1L, (a, d) => a * d);
+    }
+
+    /// <summary>Turns a slot into a trainable one (adapters are built from the same layers as the frozen base).</summary>
+    internal void MakeTrainable()
+    {
+        Trainable = true;
+        if (Value != null) Value.RequiresGrad = true;
     }
 
     public int[] ShapeArray() => (int[])_shape.Clone();

@@ -94,12 +94,14 @@ public static partial class F
     internal static void CopyInto(Tensor src, Tensor dstView)
     {
         if (dstView.IsContiguous) { src.Backend.Copy(src, dstView); return; }
-        // Backends write contiguous destinations; strided destinations go through Concat-free scatter: copy per leading index.
-        if (dstView.Rank == 0) throw new InvalidOperationException("strided scalar destination");
-        for (int i = 0; i < dstView.Dim(0); i++)
+        // Backends write contiguous destinations; a strided one is split along its first dimension of size > 1 (size-1
+        // dimensions never make a view strided, so splitting them would not progress).
+        int dim = 0;
+        while (dstView.Dim(dim) == 1) dim++;
+        for (int i = 0; i < dstView.Dim(dim); i++)
         {
-            using var s = src.Slice(0, i, 1);
-            using var d = dstView.Slice(0, i, 1);
+            using var s = src.Slice(dim, i, 1);
+            using var d = dstView.Slice(dim, i, 1);
             CopyInto(s, d);
         }
     }

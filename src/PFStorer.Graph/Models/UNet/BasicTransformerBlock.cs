@@ -27,15 +27,32 @@ public sealed class BasicTransformerBlock : Module
 
     public Tensor Forward(Tensor x, Tensor context)
     {
+        var (y, _) = Run(x, context, null);
+        return y;
+    }
+
+    /// <summary>As <see cref="Forward"/>, also returning attn2's head-averaged maps of the context positions <paramref name="mapKeys"/>.</summary>
+    public (Tensor Output, Tensor Maps) ForwardWithMaps(Tensor x, Tensor context, int[] mapKeys)
+    {
+        var (y, maps) = Run(x, context, mapKeys);
+        return (y, maps!);
+    }
+
+    private (Tensor Output, Tensor? Maps) Run(Tensor x, Tensor context, int[]? mapKeys)
+    {
         using var n1 = Norm1.Forward(x);
         using var a1 = Attn1.Forward(n1);
         using var h1 = F.Add(a1, x);
         using var n2 = Norm2.Forward(h1);
-        using var a2 = Attn2.Forward(n2, context);
+        Tensor? maps = null;
+        Tensor a2;
+        if (mapKeys == null) a2 = Attn2.Forward(n2, context);
+        else (a2, maps) = Attn2.ForwardWithMaps(n2, context, mapKeys);
         using var h2 = F.Add(a2, h1);
+        a2.Dispose();
         using var n3 = Norm3.Forward(h2);
         using var f = Ff.Forward(n3);
-        return F.Add(f, h2);
+        return (F.Add(f, h2), maps);
     }
 }
 

@@ -33,12 +33,29 @@ public sealed class CrossAttention : Module
     /// </summary>
     public Tensor Forward(Tensor x, Tensor? context = null, Tensor? keyMask = null)
     {
+        var (output, _) = Run(x, context, keyMask, null);
+        return output;
+    }
+
+    /// <summary>
+    /// As <see cref="Forward"/>, and also the head-averaged attention maps of the context positions
+    /// <paramref name="mapKeys"/> ([B·n], n per batch row) as [B,Tq,n]: the placeholder and end-of-text maps that
+    /// personalization reads from the reference stream (docs/personalization.md, "Masks").
+    /// </summary>
+    public (Tensor Output, Tensor Maps) ForwardWithMaps(Tensor x, Tensor context, int[] mapKeys)
+    {
+        var (output, maps) = Run(x, context, null, mapKeys);
+        return (output, maps!);
+    }
+
+    private (Tensor Output, Tensor? Maps) Run(Tensor x, Tensor? context, Tensor? keyMask, int[]? mapKeys)
+    {
         var ctx = context ?? x;
         using var q = ToQ.Forward(x);
         using var k = ToK.Forward(ctx);
         using var v = ToV.Forward(ctx);
-        var result = F.Attention(q, k, v, new AttentionArgs(Heads, 1f / MathF.Sqrt(DimHead), keyMask));
+        var result = F.Attention(q, k, v, new AttentionArgs(Heads, 1f / MathF.Sqrt(DimHead), keyMask, ProbKeys: mapKeys));
         using var o = result.Output;
-        return ToOut.Forward(o);
+        return (ToOut.Forward(o), result.Probs);
     }
 }

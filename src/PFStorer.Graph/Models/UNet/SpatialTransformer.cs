@@ -4,7 +4,8 @@ namespace PFStorer.Graph.Models;
 
 /// <summary>
 /// SpatialTransformerV2 with linear projections: x_in = x; h = GN(eps 1e-6)(x) as tokens [B,HW,C]; h = proj_in(h);
-/// BasicTransformerBlocks; [optional <see cref="Hook"/>: h += hook(h)]; h = proj_out(h); back to [B,C,H,W]; + x_in.
+/// BasicTransformerBlocks; [with an attached <see cref="Personalization"/> block and a personalization pass: PFStorer's
+/// x̂ = x + γ ⊙ δ on the generated stream]; h = proj_out(h); back to [B,C,H,W]; + x_in.
 /// </summary>
 public sealed class SpatialTransformer : Module
 {
@@ -13,8 +14,8 @@ public sealed class SpatialTransformer : Module
     public IReadOnlyList<BasicTransformerBlock> TransformerBlocks { get; }
     public Linear ProjOut { get; }
 
-    /// <summary>The personalization hook point; null runs the plain StableSR transformer.</summary>
-    public ITransformerHook? Hook { get; set; }
+    /// <summary>The attached personalization block (a child named "personalization"), or null.</summary>
+    public PersonalizationBlock? Personalization { get; private set; }
 
     public SpatialTransformer(int channels, int heads, int dimHead, int depth, int contextDim)
     {
@@ -26,22 +27,43 @@ public sealed class SpatialTransformer : Module
         ProjOut = Child("proj_out", new Linear(inner, channels));
     }
 
-    public Tensor Forward(Tensor x, Tensor context)
+    /// <summary>Attaches a personalization block between the BasicTransformerBlocks and proj_out; the base weights are untouched.</summary>
+    public void Attach(PersonalizationBlock block)
+    {
+        if (Personalization != null) throw new InvalidOperationException($"a personalization block is already attached at {block.Placement}");
+        if (block.Dim != ProjIn.Weight.Shape[0]) throw new ArgumentException($"personalization block of width {block.Dim} does not fit a transformer of width {ProjIn.Weight.Shape[0]}");
+        Personalization = Child("personalization", block);
+    }
+
+    /// <summary>Detaches the personalization block (not disposed) and returns it; the transformer is plain StableSR again.</summary>
+    public PersonalizationBlock? Detach()
+    {
+        var block = Personalization;
+        if (block != null) RemoveChild(block);
+        Personalization = null;
+        return block;
+    }
+
+    /// <summary>Without a personalization pass (or block) this is the plain StableSR transformer.</summary>
+    public Tensor Forward(Tensor x, Tensor context, PersonalizationPass? pass = null)
     {
         int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
+        bool personalize = Personalization != null && pass != null;
         using var n = Norm.Forward(x);
         using var tokens = ToTokens(n);
         var t = ProjIn.Forward(tokens);
-        foreach (var block in TransformerBlocks)
+        Tensor? maps = null;
+        for (int i = 0; i < TransformerBlocks.Count; i++)
         {
             using var prev = t;
-            t = block.Forward(prev, context);
+            // The reference maps come from the first block's text cross-attention (ViCo's transformer_blocks.0.attn2).
+            if (personalize && i == 0) (t, maps) = TransformerBlocks[i].ForwardWithMaps(prev, context, pass!.MapKeys);
+            else t = TransformerBlocks[i].Forward(prev, context);
         }
-        if (Hook != null)
+        if (personalize)
         {
             using var prev = t;
-            using var residual = Hook.Residual(prev);
-            t = F.Add(prev, residual);
+            using (maps) t = Personalization!.Forward(prev, maps!, pass!);
         }
         using var projected = ProjOut.Forward(t);
         t.Dispose();

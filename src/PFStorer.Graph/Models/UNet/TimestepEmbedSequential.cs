@@ -2,8 +2,11 @@ using PFStorer.Graph.Modules;
 
 namespace PFStorer.Graph.Models;
 
-/// <summary>What every block of a UNet level may consume: the time embedding, the text context, the struct-cond features.</summary>
-public sealed record UNetConditioning(Tensor Emb, Tensor? Context = null, StructCond? StructCond = null);
+/// <summary>
+/// What every block of a UNet level may consume: the time embedding, the text context, the struct-cond features and,
+/// when personalization blocks are attached, the personalization pass that tells them how the batch splits into streams.
+/// </summary>
+public sealed record UNetConditioning(Tensor Emb, Tensor? Context = null, StructCond? StructCond = null, PersonalizationPass? Personalization = null);
 
 /// <summary>
 /// One entry of input_blocks / middle_block / output_blocks: layers named "0", "1", … run in order, each given what it
@@ -40,7 +43,7 @@ public sealed class TimestepEmbedSequential : Module
     public static Tensor Apply(Module layer, Tensor x, UNetConditioning c) => layer switch
     {
         ResBlock r => r.Forward(x, c.Emb, c.StructCond),
-        SpatialTransformer s => s.Forward(x, c.Context ?? throw new ArgumentException("SpatialTransformer needs a text context")),
+        SpatialTransformer s => s.Forward(x, c.Context ?? throw new ArgumentException("SpatialTransformer needs a text context"), c.Personalization),
         AttentionBlock a => a.Forward(x),
         Downsample d => d.Forward(x),
         Upsample u => u.Forward(x),

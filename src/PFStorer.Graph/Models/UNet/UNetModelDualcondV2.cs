@@ -90,11 +90,14 @@ public sealed class UNetModelDualcondV2 : Module
                 if (block.Layers[j] is SpatialTransformer st) yield return ($"{path}.{j}", st);
     }
 
-    /// <summary>x [B,C,H,W] noisy latent, timesteps [B] (original steps), context [B,77,ctx], struct features by width → ε [B,C,H,W].</summary>
-    public Tensor Forward(Tensor x, Tensor timesteps, Tensor context, StructCond structCond)
+    /// <summary>
+    /// x [B,C,H,W] noisy latent, timesteps [B] (original steps), context [B,77,ctx], struct features by width → ε [B,C,H,W].
+    /// With a personalization pass the batch holds both streams and the attached personalization blocks act on it.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor timesteps, Tensor context, StructCond structCond, PersonalizationPass? personalization = null)
     {
         using var emb = TimeEmbed.Forward(timesteps);
-        var c = new UNetConditioning(emb, context, structCond);
+        var c = new UNetConditioning(emb, context, structCond, personalization);
         var hs = new Stack<Tensor>();
         try
         {

@@ -1,8 +1,9 @@
 using PFStorer.Graph.Checkpoints;
+using PFStorer.Graph;
 using PFStorer.Graph.Models;
 using Xunit;
 
-namespace PFStorer.Graph.Tests.Models;
+namespace PFStorer.Tests;
 
 /// <summary>
 /// The stablesr-tiny fixture: its config, the networks with model.safetensors (and the CFW VAE with
@@ -36,7 +37,7 @@ public sealed class StableSRTiny : IDisposable
         _cases = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "cases.safetensors"));
     }
 
-    private static void Load(Checkpoint file, Modules.Module module, StableSRComponent component)
+    private static void Load(Checkpoint file, PFStorer.Graph.Modules.Module module, StableSRComponent component)
     {
         var report = LoadReport.LoadInto(file, module, component);
         Assert.True(report.IsExact, $"{file.Path} → {component}: {report}");
