@@ -10,14 +10,14 @@ namespace PFStorer.Graph.Models;
 /// OpenCLIP's SimpleTokenizer (open_clip 2.0.2, the byte-level BPE of CLIP) with the merges of
 /// bpe_simple_vocab_16e6.txt.gz, embedded in this assembly. <see cref="Tokenize"/> is open_clip.tokenize:
 /// [sot] + BPE ids + [eot], truncated to the context length with the last id forced to eot, zero-padded.
-/// Cleaning: html-unescape twice, strip, collapse whitespace, lower-case. ftfy.fix_text is not applied: it only
-/// changes mojibake, curly quotes, ligatures and similar, and prompts without those tokenise identically.
-/// Letters outside the Basic Multilingual Plane are not matched by \p{L} in .NET (UTF-16 surrogates), so such text
-/// (e.g. mathematical alphanumerics) may split differently from Python; emoji group the same way.
+/// <see cref="TokenizeWithPlaceholder"/> is the personalization variant where `*` is always a token of its own.
+/// What of upstream's text cleaning (ftfy, html unescaping) is reproduced, and what is not: docs/tokenizer.md.
 /// </summary>
 public sealed class SimpleTokenizer
 {
     public const string StartOfText = "<start_of_text>", EndOfText = "<end_of_text>";
+    /// <summary>The character that marks where a personalization prompt's learned identity token goes.</summary>
+    public const char Placeholder = '*';
     public const int ContextLength = 77;
     private const string ResourceName = "PFStorer.Graph.bpe_simple_vocab_16e6.txt.gz";
     private const int MergeCount = 49152 - 256 - 2;
@@ -32,6 +32,8 @@ public sealed class SimpleTokenizer
 
     public int StartId { get; }
     public int EndId { get; }
+    /// <summary>The id of <see cref="Placeholder"/> as a word on its own ("*" with its word end), what a prompt's `*` becomes.</summary>
+    public int PlaceholderId { get; }
     public int VocabSize => _encoder.Count;
 
     public static SimpleTokenizer Default => DefaultInstance.Value;
@@ -61,6 +63,7 @@ public sealed class SimpleTokenizer
         for (int i = 0; i < vocab.Count; i++) _encoder[vocab[i]] = i;
         StartId = _encoder[StartOfText];
         EndId = _encoder[EndOfText];
+        PlaceholderId = _encoder[_byteEncoder[Placeholder] + "</w>"];
         _cache[StartOfText] = [StartOfText];
         _cache[EndOfText] = [EndOfText];
         _pattern = new Regex($@"{StartOfText}|{EndOfText}|'s|'t|'re|'ve|'m|'ll|'d|[\p{{L}}]+|[\p{{N}}]|[^\s\p{{L}}\p{{N}}]+",
@@ -68,26 +71,46 @@ public sealed class SimpleTokenizer
     }
 
     /// <summary>open_clip.tokenize of one text: <see cref="ContextLength"/> ids.</summary>
-    public long[] Tokenize(string text)
+    public long[] Tokenize(string text) => Frame(Encode(text));
+
+    /// <summary>
+    /// A personalization prompt's ids, where every `*` is a token of its own even when BPE would glue it to its
+    /// neighbours ("*," is one BPE token): the text is split at `*`, each part encoded as by <see cref="Encode"/>, and
+    /// <see cref="PlaceholderId"/> put between the parts; framing as <see cref="Tokenize"/> (docs/tokenizer.md).
+    /// </summary>
+    public PromptTokens TokenizeWithPlaceholder(string text)
     {
-        var ids = new List<int> { StartId };
-        ids.AddRange(Encode(text));
-        ids.Add(EndId);
-        if (ids.Count > ContextLength)
+        var bpe = new List<int>();
+        var parts = text.Split(Placeholder);
+        for (int i = 0; i < parts.Length; i++)
         {
-            ids.RemoveRange(ContextLength, ids.Count - ContextLength);
-            ids[^1] = EndId;
+            if (i > 0) bpe.Add(PlaceholderId);
+            bpe.AddRange(Encode(parts[i]));
         }
-        var result = new long[ContextLength];
-        for (int i = 0; i < ids.Count; i++) result[i] = ids[i];
-        return result;
+        var ids = Frame(bpe);
+        return new PromptTokens(ids, Array.IndexOf(ids, (long)PlaceholderId), Array.IndexOf(ids, (long)EndId));
     }
 
-    /// <summary>The ids [B,77] (int64) of several texts, as the text encoder takes them.</summary>
-    public Tensor TokenizeBatch(IReadOnlyList<string> texts, Device? device = null)
+    /// <summary>[sot] + <paramref name="bpe"/> + [eot], cut to <see cref="ContextLength"/> with the last id forced to eot, zero-padded.</summary>
+    private long[] Frame(List<int> bpe)
+    {
+        var ids = new long[ContextLength];
+        int n = Math.Min(bpe.Count, ContextLength - 2);
+        ids[0] = StartId;
+        for (int i = 0; i < n; i++) ids[i + 1] = bpe[i];
+        ids[n + 1] = EndId;
+        return ids;
+    }
+
+    /// <summary>
+    /// The ids [B,77] (int64) of several texts, as the text encoder takes them; <paramref name="placeholderRule"/>
+    /// tokenizes them as <see cref="TokenizeWithPlaceholder"/> does.
+    /// </summary>
+    public Tensor TokenizeBatch(IReadOnlyList<string> texts, Device? device = null, bool placeholderRule = false)
     {
         var all = new long[texts.Count * ContextLength];
-        for (int i = 0; i < texts.Count; i++) Tokenize(texts[i]).CopyTo(all, i * ContextLength);
+        for (int i = 0; i < texts.Count; i++)
+            (placeholderRule ? TokenizeWithPlaceholder(texts[i]).Ids : Tokenize(texts[i])).CopyTo(all, i * ContextLength);
         return Tensor.FromSpan<long>(all, Kernels.DType.I64, [texts.Count, ContextLength], device);
     }
 
@@ -104,10 +127,14 @@ public sealed class SimpleTokenizer
         return ids;
     }
 
-    /// <summary>basic_clean (minus ftfy) then whitespace_clean, lower-cased.</summary>
+    /// <summary>
+    /// basic_clean then whitespace_clean, lower-cased: html-unescape twice, Unicode NFC (the part of ftfy.fix_text that
+    /// matters for typed prompts; applied after unescaping, so entities of combining marks compose too), strip,
+    /// collapse whitespace. docs/tokenizer.md lists what of ftfy is left out.
+    /// </summary>
     public static string Clean(string text)
     {
-        text = WebUtility.HtmlDecode(WebUtility.HtmlDecode(text)).Trim();
+        text = UnicodeNfc.Normalize(WebUtility.HtmlDecode(WebUtility.HtmlDecode(text))).Trim();
         return Regex.Replace(text, @"\s+", " ").Trim().ToLowerInvariant();
     }
 
