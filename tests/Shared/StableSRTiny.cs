@@ -24,7 +24,7 @@ public sealed class StableSRTiny : IDisposable
     {
         Config = StableSRConfig.Load(Fixtures.Path("stablesr-tiny", "config.json"));
         Model = new LatentDiffusionSRTextWT(Config);
-        CfwVae = new AutoencoderKL(Config.Vae, cfw: true);
+        CfwVae = new AutoencoderKL(Config.CfwVae, cfw: true);
         using (var weights = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "model.safetensors")))
         {
             Load(weights, Model.DiffusionModel, StableSRComponent.Unet);

@@ -26,7 +26,7 @@ public sealed class Restorer : IDisposable
     public Precision Precision { get; }
     public StableSRConfig Config => _weights.Config;
     /// <summary>The latent tile used when settings leave it open: image_size / 8 of the model (64 for the 512 model).</summary>
-    public int DefaultTileSize => Math.Max(8, _weights.ImageSize / 8);
+    public int DefaultTileSize => Math.Max(8, _weights.Config.ImageSize / 8);
 
     /// <summary>Takes ownership of <paramref name="weights"/>.</summary>
     public Restorer(StableSRWeights weights, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)

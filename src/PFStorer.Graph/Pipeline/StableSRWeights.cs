@@ -1,4 +1,3 @@
-using System.Text.Json;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Models;
 
@@ -19,15 +18,12 @@ public sealed class StableSRWeights : IDisposable
     public StableSRConfig Config { get; }
     public LatentDiffusionSRTextWT Model { get; }
     public AutoencoderKL CfwVae { get; }
-    /// <summary>The model's training image side in pixels (upstream image_size); the default latent tile is a eighth of it.</summary>
-    public int ImageSize { get; }
 
-    public StableSRWeights(StableSRConfig config, LatentDiffusionSRTextWT model, AutoencoderKL cfwVae, int imageSize)
+    public StableSRWeights(StableSRConfig config, LatentDiffusionSRTextWT model, AutoencoderKL cfwVae)
     {
         Config = config;
         Model = model;
         CfwVae = cfwVae;
-        ImageSize = imageSize;
     }
 
     public static StableSRWeights Load(string modelPath, string vaePath)
@@ -36,9 +32,8 @@ public sealed class StableSRWeights : IDisposable
             if (!File.Exists(path)) throw new WeightsException($"{path}: the {what} does not exist; {ReadmeHint}");
         string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "config.json");
         var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
-        int imageSize = File.Exists(configPath) ? ReadImageSize(configPath) : 512;
         var model = new LatentDiffusionSRTextWT(config);
-        var vae = new AutoencoderKL(config.Vae, cfw: true);
+        var vae = new AutoencoderKL(config.CfwVae, cfw: true);
         try
         {
             using (var file = Open(modelPath))
@@ -57,7 +52,7 @@ public sealed class StableSRWeights : IDisposable
             vae.Dispose();
             throw;
         }
-        return new StableSRWeights(config, model, vae, imageSize);
+        return new StableSRWeights(config, model, vae);
     }
 
     private static Checkpoint Open(string path)
@@ -78,13 +73,6 @@ public sealed class StableSRWeights : IDisposable
         int more = report.Missing.Count + report.Mismatched.Count - lines.Count();
         throw new WeightsException($"{path}: not a complete {component} checkpoint ({report.Missing.Count} missing, {report.Mismatched.Count} mis-shaped keys):\n"
             + string.Join('\n', lines) + (more > 0 ? $"\n  … and {more} more" : "") + $"\n{ReadmeHint}");
-    }
-
-    private static int ReadImageSize(string configPath)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
-        return doc.RootElement.TryGetProperty("model", out var m) && m.TryGetProperty("params", out var p)
-            && p.TryGetProperty("image_size", out var s) && s.TryGetInt32(out int v) ? v : 512;
     }
 
     /// <summary>Moves every loaded parameter to <paramref name="device"/> (host copies are released as each one moves).</summary>

@@ -107,7 +107,7 @@ internal static class WeightsVerb
         var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
         var keys = new List<KeyShape>();
         if (components.Contains(StableSRComponent.CfwVae))
-            using (var vae = new AutoencoderKL(config.Vae, cfw: true))
+            using (var vae = new AutoencoderKL(config.CfwVae, cfw: true))
                 keys.AddRange(StableSRKeyMap.ExpectedKeys(vae, StableSRComponent.CfwVae));
         if (components.Any(c => c != StableSRComponent.CfwVae))
         {

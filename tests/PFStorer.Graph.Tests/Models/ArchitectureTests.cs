@@ -30,7 +30,7 @@ public sealed class ArchitectureTests
         return keys;
     }
 
-    private static Dictionary<string, string> Layout(Module m, string prefix = "") =>
+    internal static Dictionary<string, string> Layout(Module m, string prefix = "") =>
         m.NamedParameters(prefix).ToDictionary(p => p.Path, p => p.Param.ShapeString);
 
     private static void AssertSameLayout(Dictionary<string, string> expected, Dictionary<string, string> actual)
@@ -66,7 +66,7 @@ public sealed class ArchitectureTests
     {
         var expected = KeyList("stablesr_vqgan_cfw_keys.txt");
         Assert.Equal(404, expected.Count);
-        using var vae = new AutoencoderKL(StableSRConfig.Full512.Vae, cfw: true);
+        using var vae = new AutoencoderKL(StableSRConfig.Full512.CfwVae, cfw: true);
         AssertSameLayout(expected, Layout(vae));
         Assert.Equal(128_047_591, vae.ParameterCount());
         Assert.Equal(156, vae.NamedParameters().Count(p => p.Path.StartsWith("decoder.fusion_layer_", StringComparison.Ordinal)));
@@ -109,11 +109,11 @@ public sealed class ArchitectureTests
         {
             string path = Path.Combine(dir.FullName, "bad.json");
             var text = File.ReadAllText(Fixtures.Path("stablesr-tiny", "config.json"))
-                .Replace("\"use_linear_in_transformer\": true", "\"use_linear_in_transformer\": false");
+                .Replace("\"use_spatial_transformer\": true", "\"use_spatial_transformer\": false");
             File.WriteAllText(path, text);
             var ex = Assert.Throws<InvalidDataException>(() => StableSRConfig.Load(path));
             Assert.Contains(path, ex.Message);
-            Assert.Contains("use_linear_in_transformer", ex.Message);
+            Assert.Contains("use_spatial_transformer", ex.Message);
         }
         finally
         {

@@ -3,11 +3,14 @@ using PFStorer.Graph.Modules;
 namespace PFStorer.Graph.Models;
 
 /// <summary>
-/// ldm BasicTransformerBlock (pre-LN, residual branches): x += attn1(norm1(x)) (self); x += attn2(norm2(x), context);
-/// x += ff(norm3(x)) with the GEGLU feed-forward (mult 4). LayerNorm eps 1e-5.
+/// ldm BasicTransformerBlockV2 (pre-LN, residual branches): x += attn1(norm1(x)) (self-attention, or attention to the
+/// context when self-attention is disabled); x += attn2(norm2(x), context); x += ff(norm3(x)) with the GEGLU
+/// feed-forward (mult 4). LayerNorm eps 1e-5.
 /// </summary>
 public sealed class BasicTransformerBlock : Module
 {
+    /// <summary>attn1 attends to the text context instead of the tokens themselves (disable_self_attentions).</summary>
+    public bool SelfAttnDisabled { get; }
     public LayerNorm Norm1 { get; }
     public CrossAttention Attn1 { get; }
     public LayerNorm Norm2 { get; }
@@ -15,9 +18,10 @@ public sealed class BasicTransformerBlock : Module
     public LayerNorm Norm3 { get; }
     public FeedForward Ff { get; }
 
-    public BasicTransformerBlock(int dim, int heads, int dimHead, int contextDim)
+    public BasicTransformerBlock(int dim, int heads, int dimHead, int contextDim, bool disableSelfAttn = false)
     {
-        Attn1 = Child("attn1", new CrossAttention(dim, dim, heads, dimHead));
+        SelfAttnDisabled = disableSelfAttn;
+        Attn1 = Child("attn1", new CrossAttention(dim, disableSelfAttn ? contextDim : dim, heads, dimHead));
         Ff = Child("ff", new FeedForward(dim));
         Attn2 = Child("attn2", new CrossAttention(dim, contextDim, heads, dimHead));
         Norm1 = Child("norm1", new LayerNorm(dim));
@@ -41,7 +45,7 @@ public sealed class BasicTransformerBlock : Module
     private (Tensor Output, Tensor? Maps) Run(Tensor x, Tensor context, int[]? mapKeys)
     {
         using var n1 = Norm1.Forward(x);
-        using var a1 = Attn1.Forward(n1);
+        using var a1 = Attn1.Forward(n1, SelfAttnDisabled ? context : null);
         using var h1 = F.Add(a1, x);
         using var n2 = Norm2.Forward(h1);
         Tensor? maps = null;

@@ -31,7 +31,7 @@ public sealed class EncoderUNetModelWT : Module
                 int outCh = cfg.ChannelMult[level] * cfg.ModelChannels;
                 var block = new TimestepEmbedSequential(new ResBlock(ch, emb, outCh));
                 ch = outCh;
-                if (cfg.AttentionResolutions.Contains(ds)) block.Add(new AttentionBlock(ch, cfg.NumHeads));
+                if (cfg.AttentionResolutions.Contains(ds)) block.Add(new AttentionBlock(ch, cfg.HeadsFor(ch), cfg.UseNewAttentionOrder));
                 input.Add(block);
             }
             if (level != cfg.ChannelMult.Length - 1)
@@ -45,7 +45,7 @@ public sealed class EncoderUNetModelWT : Module
         InputBlocks = input;
 
         MiddleBlock = Child("middle_block", new TimestepEmbedSequential(
-            new ResBlock(ch, emb, ch), new AttentionBlock(ch, cfg.NumHeads), new ResBlock(ch, emb, ch)));
+            new ResBlock(ch, emb, ch), new AttentionBlock(ch, cfg.HeadsFor(ch), cfg.UseNewAttentionOrder), new ResBlock(ch, emb, ch)));
         featureChannels.Add(ch);
 
         FeaTran = featureChannels.Select((c, i) => Child($"fea_tran.{i}", new ResBlock(c, emb, cfg.OutChannels))).ToArray();

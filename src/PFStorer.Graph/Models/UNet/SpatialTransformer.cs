@@ -3,9 +3,10 @@ using PFStorer.Graph.Modules;
 namespace PFStorer.Graph.Models;
 
 /// <summary>
-/// SpatialTransformerV2 with linear projections: x_in = x; h = GN(eps 1e-6)(x) as tokens [B,HW,C]; h = proj_in(h);
-/// BasicTransformerBlocks; [with an attached <see cref="Personalization"/> block and a personalization pass: PFStorer's
-/// x̂ = x + γ ⊙ δ on the generated stream]; h = proj_out(h); back to [B,C,H,W]; + x_in.
+/// SpatialTransformerV2: x_in = x; h = GN(eps 1e-6)(x) as tokens [B,HW,C]; h = proj_in(h); BasicTransformerBlocks;
+/// [with an attached <see cref="Personalization"/> block and a personalization pass: PFStorer's x̂ = x + γ ⊙ δ on the
+/// generated stream]; h = proj_out(h); back to [B,C,H,W]; + x_in. The projections are Linear
+/// (use_linear_in_transformer) or 1×1 convs, which act on tokens alike (docs/config.md).
 /// </summary>
 public sealed class SpatialTransformer : Module
 {
@@ -17,14 +18,15 @@ public sealed class SpatialTransformer : Module
     /// <summary>The attached personalization block (a child named "personalization"), or null.</summary>
     public PersonalizationBlock? Personalization { get; private set; }
 
-    public SpatialTransformer(int channels, int heads, int dimHead, int depth, int contextDim)
+    public SpatialTransformer(int channels, int heads, int dimHead, int depth, int contextDim, bool linearProjections = true, bool disableSelfAttn = false)
     {
         int inner = heads * dimHead;
+        Linear Projection(int from, int to) => linearProjections ? new Linear(from, to) : Linear.PointwiseConv(from, to);
         Norm = Child("norm", new GroupNorm(channels, 1e-6f));
-        ProjIn = Child("proj_in", new Linear(channels, inner));
+        ProjIn = Child("proj_in", Projection(channels, inner));
         TransformerBlocks = Enumerable.Range(0, depth)
-            .Select(i => Child($"transformer_blocks.{i}", new BasicTransformerBlock(inner, heads, dimHead, contextDim))).ToArray();
-        ProjOut = Child("proj_out", new Linear(inner, channels));
+            .Select(i => Child($"transformer_blocks.{i}", new BasicTransformerBlock(inner, heads, dimHead, contextDim, disableSelfAttn))).ToArray();
+        ProjOut = Child("proj_out", Projection(inner, channels));
     }
 
     /// <summary>Attaches a personalization block between the BasicTransformerBlocks and proj_out; the base weights are untouched.</summary>

@@ -22,10 +22,10 @@ public sealed class UNetModelDualcondV2 : Module
         int emb = cfg.TimeEmbedDim, semb = cfg.SembChannels;
         TimeEmbed = Child("time_embed", new TimestepEmbedder(cfg.ModelChannels, emb));
 
-        SpatialTransformer Transformer(int ch)
+        SpatialTransformer Transformer(int ch, bool disableSelfAttn)
         {
             var (heads, dimHead) = cfg.HeadsFor(ch);
-            return new SpatialTransformer(ch, heads, dimHead, cfg.TransformerDepth, cfg.ContextDim);
+            return new SpatialTransformer(ch, heads, dimHead, cfg.TransformerDepth, cfg.ContextDim, cfg.UseLinearInTransformer, disableSelfAttn);
         }
 
         var input = new List<TimestepEmbedSequential> { new(Conv2d.Same3x3(cfg.InChannels, cfg.ModelChannels)) };
@@ -33,12 +33,12 @@ public sealed class UNetModelDualcondV2 : Module
         int ch = cfg.ModelChannels, ds = 1;
         for (int level = 0; level < cfg.ChannelMult.Length; level++)
         {
-            for (int i = 0; i < cfg.NumResBlocks; i++)
+            for (int i = 0; i < cfg.NumResBlocks[level]; i++)
             {
                 int outCh = cfg.ChannelMult[level] * cfg.ModelChannels;
                 var block = new TimestepEmbedSequential(ResBlock.Dual(ch, emb, outCh, semb));
                 ch = outCh;
-                if (cfg.AttentionResolutions.Contains(ds)) block.Add(Transformer(ch));
+                if (cfg.HasTransformer(level, i, ds)) block.Add(Transformer(ch, cfg.SelfAttentionDisabled(level)));
                 input.Add(block);
                 skipChannels.Push(ch);
             }
@@ -53,18 +53,18 @@ public sealed class UNetModelDualcondV2 : Module
         InputBlocks = input;
 
         MiddleBlock = Child("middle_block", new TimestepEmbedSequential(
-            ResBlock.Dual(ch, emb, ch, semb), Transformer(ch), ResBlock.Dual(ch, emb, ch, semb)));
+            ResBlock.Dual(ch, emb, ch, semb), Transformer(ch, cfg.DisableMiddleSelfAttn), ResBlock.Dual(ch, emb, ch, semb)));
 
         var output = new List<TimestepEmbedSequential>();
         for (int level = cfg.ChannelMult.Length - 1; level >= 0; level--)
         {
-            for (int i = 0; i <= cfg.NumResBlocks; i++)
+            for (int i = 0; i <= cfg.NumResBlocks[level]; i++)
             {
                 int outCh = cfg.ModelChannels * cfg.ChannelMult[level];
                 var block = new TimestepEmbedSequential(ResBlock.Dual(ch + skipChannels.Pop(), emb, outCh, semb));
                 ch = outCh;
-                if (cfg.AttentionResolutions.Contains(ds)) block.Add(Transformer(ch));
-                if (level != 0 && i == cfg.NumResBlocks)
+                if (cfg.HasTransformer(level, i, ds)) block.Add(Transformer(ch, cfg.SelfAttentionDisabled(level)));
+                if (level != 0 && i == cfg.NumResBlocks[level])
                 {
                     block.Add(new Upsample(ch));
                     ds /= 2;

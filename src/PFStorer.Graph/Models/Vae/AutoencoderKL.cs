@@ -54,15 +54,18 @@ public sealed class AutoencoderKL : Module
         }
     }
 
-    /// <summary>z [B,e,h,w] (unscaled latent) → image. The CFW decoder takes the encoder features and the fusion weight w.</summary>
-    public Tensor Decode(Tensor z, IReadOnlyList<Tensor>? cfwFeatures = null, float fusionWeight = 0f)
+    /// <summary>
+    /// z [B,e,h,w] (unscaled latent) → image. The CFW decoder takes the encoder features and the fusion weight w
+    /// (the configured fusion_w when none is given; the restore pipeline always gives its dec_w, as upstream's scripts do).
+    /// </summary>
+    public Tensor Decode(Tensor z, IReadOnlyList<Tensor>? cfwFeatures = null, float? fusionWeight = null)
     {
         using var h = PostQuantConv.Forward(z);
-        return Decoder.Forward(h, cfwFeatures, fusionWeight);
+        return Decoder.Forward(h, cfwFeatures, fusionWeight ?? Config.FusionWeight);
     }
 
     /// <summary>LatentDiffusion.decode_first_stage: decode(z / scale_factor) for a diffusion-space latent.</summary>
-    public Tensor DecodeFirstStage(Tensor scaledLatent, float scaleFactor, IReadOnlyList<Tensor>? cfwFeatures = null, float fusionWeight = 0f)
+    public Tensor DecodeFirstStage(Tensor scaledLatent, float scaleFactor, IReadOnlyList<Tensor>? cfwFeatures = null, float? fusionWeight = null)
     {
         using var z = F.Scale(scaledLatent, 1f / scaleFactor);
         return Decode(z, cfwFeatures, fusionWeight);

@@ -4,8 +4,9 @@ namespace PFStorer.Graph.Models;
 
 /// <summary>
 /// The VAE Decoder: conv_in; mid block_1, attn_1, block_2; levels from the deepest up, each num_res_blocks + 1
-/// ResnetBlocks and an Upsample (not after level 0); norm_out, SiLU, conv_out. With CFW it is Decoder_Mix: after the
-/// blocks of each inner level l and before its Upsample, h = fusion_layer_l(enc_fea[l−1], h, w).
+/// ResnetBlocks (each followed by an AttnBlock at the attn_resolutions) and an Upsample (not after level 0);
+/// norm_out, SiLU, conv_out. With CFW it is Decoder_Mix: after the blocks of each inner level l and before its
+/// Upsample, h = fusion_layer_l(enc_fea[l−1], h, w), each fusion layer with num_fuse_block RRDBs.
 /// </summary>
 public sealed class Decoder : Module
 {
@@ -16,6 +17,8 @@ public sealed class Decoder : Module
     public ResnetBlock MidBlock2 { get; }
     /// <summary>Indexed by level (0 = full resolution), as upstream's `up` list.</summary>
     public IReadOnlyList<IReadOnlyList<ResnetBlock>> Blocks { get; }
+    /// <summary>Indexed by level: one AttnBlock after each ResnetBlock at an attention resolution, else none.</summary>
+    public IReadOnlyList<IReadOnlyList<AttnBlock>> Attentions { get; }
     /// <summary>Indexed by level; null at level 0.</summary>
     public IReadOnlyList<Upsample?> Upsamples { get; }
     /// <summary>Indexed by level; present only for the inner levels of a CFW decoder.</summary>
@@ -36,22 +39,32 @@ public sealed class Decoder : Module
         MidBlock2 = Child("mid.block_2", new ResnetBlock(blockIn, blockIn));
 
         var blocks = new IReadOnlyList<ResnetBlock>[levels];
+        var attentions = new IReadOnlyList<AttnBlock>[levels];
         var ups = new Upsample?[levels];
         var fusions = new FuseSftBlockRrdb?[levels];
+        int resolution = cfg.Resolution >> (levels - 1);
         for (int level = levels - 1; level >= 0; level--)
         {
             int blockOut = cfg.Ch * cfg.ChMult[level];
-            if (cfw && Encoder.IsFusionLevel(level, levels)) fusions[level] = Child($"fusion_layer_{level}", new FuseSftBlockRrdb(blockOut));
+            if (cfw && Encoder.IsFusionLevel(level, levels)) fusions[level] = Child($"fusion_layer_{level}", new FuseSftBlockRrdb(blockOut, cfg.NumFuseBlock));
             var levelBlocks = new List<ResnetBlock>();
+            var levelAttentions = new List<AttnBlock>();
             for (int b = 0; b <= cfg.NumResBlocks; b++)
             {
                 levelBlocks.Add(Child($"up.{level}.block.{b}", new ResnetBlock(blockIn, blockOut)));
                 blockIn = blockOut;
+                if (cfg.HasAttention(resolution)) levelAttentions.Add(Child($"up.{level}.attn.{b}", new AttnBlock(blockIn)));
             }
             blocks[level] = levelBlocks;
-            if (level != 0) ups[level] = Child($"up.{level}.upsample", new Upsample(blockIn));
+            attentions[level] = levelAttentions;
+            if (level != 0)
+            {
+                ups[level] = Child($"up.{level}.upsample", new Upsample(blockIn));
+                resolution *= 2;
+            }
         }
         Blocks = blocks;
+        Attentions = attentions;
         Upsamples = ups;
         FusionLayers = fusions;
         NormOut = Child("norm_out", new GroupNorm(blockIn, 1e-6f));
@@ -68,10 +81,11 @@ public sealed class Decoder : Module
         using (var prev = h) h = MidBlock2.Forward(prev);
         for (int level = Blocks.Count - 1; level >= 0; level--)
         {
-            foreach (var block in Blocks[level])
+            for (int b = 0; b < Blocks[level].Count; b++)
             {
-                using var prev = h;
-                h = block.Forward(prev);
+                using (var prev = h) h = Blocks[level][b].Forward(prev);
+                if (Attentions[level].Count == 0) continue;
+                using (var prev = h) h = Attentions[level][b].Forward(prev);
             }
             if (FusionLayers[level] is { } fuse)
             {

@@ -3,8 +3,9 @@ using PFStorer.Graph.Modules;
 namespace PFStorer.Graph.Models;
 
 /// <summary>
-/// The VAE Encoder (ldm/modules/diffusionmodules/model.py): conv_in; per level num_res_blocks ResnetBlocks then a
-/// Downsample (not after the last level); mid block_1, attn_1, block_2; norm_out, SiLU, conv_out to 2·z_channels.
+/// The VAE Encoder (ldm/modules/diffusionmodules/model.py): conv_in; per level num_res_blocks ResnetBlocks (each
+/// followed by an AttnBlock at the attn_resolutions) then a Downsample (not after the last level); mid block_1,
+/// attn_1, block_2; norm_out, SiLU, conv_out to 2·z_channels.
 /// With CFW it also returns the output of the last block of each inner level (1 and 2 for four levels), taken
 /// before that level's Downsample.
 /// </summary>
@@ -13,6 +14,8 @@ public sealed class Encoder : Module
     public VaeConfig Config { get; }
     public Conv2d ConvIn { get; }
     public IReadOnlyList<IReadOnlyList<ResnetBlock>> Blocks { get; }
+    /// <summary>Indexed by level: one AttnBlock after each ResnetBlock at an attention resolution, else none.</summary>
+    public IReadOnlyList<IReadOnlyList<AttnBlock>> Attentions { get; }
     public IReadOnlyList<VaeDownsample> Downsamples { get; }
     public ResnetBlock MidBlock1 { get; }
     public AttnBlock MidAttn1 { get; }
@@ -25,21 +28,30 @@ public sealed class Encoder : Module
         Config = cfg;
         ConvIn = Child("conv_in", Conv2d.Same3x3(cfg.InChannels, cfg.Ch));
         var blocks = new List<IReadOnlyList<ResnetBlock>>();
+        var attentions = new List<IReadOnlyList<AttnBlock>>();
         var downs = new List<VaeDownsample>();
-        int blockIn = cfg.Ch;
+        int blockIn = cfg.Ch, resolution = cfg.Resolution;
         for (int level = 0; level < cfg.ChMult.Length; level++)
         {
             int blockOut = cfg.Ch * cfg.ChMult[level];
             var levelBlocks = new List<ResnetBlock>();
+            var levelAttentions = new List<AttnBlock>();
             for (int b = 0; b < cfg.NumResBlocks; b++)
             {
                 levelBlocks.Add(Child($"down.{level}.block.{b}", new ResnetBlock(blockIn, blockOut)));
                 blockIn = blockOut;
+                if (cfg.HasAttention(resolution)) levelAttentions.Add(Child($"down.{level}.attn.{b}", new AttnBlock(blockIn)));
             }
             blocks.Add(levelBlocks);
-            if (level != cfg.ChMult.Length - 1) downs.Add(Child($"down.{level}.downsample", new VaeDownsample(blockIn)));
+            attentions.Add(levelAttentions);
+            if (level != cfg.ChMult.Length - 1)
+            {
+                downs.Add(Child($"down.{level}.downsample", new VaeDownsample(blockIn)));
+                resolution /= 2;
+            }
         }
         Blocks = blocks;
+        Attentions = attentions;
         Downsamples = downs;
         MidBlock1 = Child("mid.block_1", new ResnetBlock(blockIn, blockIn));
         MidAttn1 = Child("mid.attn_1", new AttnBlock(blockIn));
@@ -57,10 +69,11 @@ public sealed class Encoder : Module
         var h = ConvIn.Forward(x);
         for (int level = 0; level < Blocks.Count; level++)
         {
-            foreach (var block in Blocks[level])
+            for (int b = 0; b < Blocks[level].Count; b++)
             {
-                using var prev = h;
-                h = block.Forward(prev);
+                using (var prev = h) h = Blocks[level][b].Forward(prev);
+                if (Attentions[level].Count == 0) continue;
+                using (var prev = h) h = Attentions[level][b].Forward(prev);
             }
             if (level < Downsamples.Count)
             {

@@ -4,7 +4,7 @@ namespace PFStorer.Graph.Models;
 
 /// <summary>
 /// CFW's Fuse_sft_block_RRDB: e = encode_enc_1(concat[enc, dec]) (2C→C; upstream's model.py ResBlock, which is the
-/// ResnetBlock math with its 1×1 shortcut named "conv_out"), two RRDBs (encode_enc_2.0/.1), encode_enc_3
+/// ResnetBlock math with its 1×1 shortcut named "conv_out"), num_fuse_block RRDBs (encode_enc_2.0, …), encode_enc_3
 /// (C→C); out = dec + w·e. w is the fidelity knob (--dec_w; 0 = the plain SD decoder).
 /// </summary>
 public sealed class FuseSftBlockRrdb : Module
@@ -13,7 +13,7 @@ public sealed class FuseSftBlockRrdb : Module
     public IReadOnlyList<Rrdb> EncodeEnc2 { get; }
     public ResnetBlock EncodeEnc3 { get; }
 
-    public FuseSftBlockRrdb(int channels, int numBlocks = 2)
+    public FuseSftBlockRrdb(int channels, int numBlocks)
     {
         EncodeEnc1 = Child("encode_enc_1", new ResnetBlock(2 * channels, channels, shortcutName: "conv_out"));
         EncodeEnc2 = Enumerable.Range(0, numBlocks).Select(i => Child($"encode_enc_2.{i}", new Rrdb(channels))).ToArray();
