@@ -33,6 +33,12 @@ public sealed record RestoreSettings
     public ColorFixMode ColorFix { get; init; } = ColorFixMode.AdaIn;
     public Precision Precision { get; init; } = Precision.Fp32;
     public DeviceChoice Device { get; init; } = DeviceChoice.Auto;
+    /// <summary>The person to restore (docs/identity-files.md); null restores with StableSR and PFStorer's guidance alone.</summary>
+    public Personalization.Identity? Identity { get; init; }
+    /// <summary>λatt: the inference scale of every γ (0 keeps only the learned token).</summary>
+    public float LambdaAtt { get; init; } = 1f;
+    /// <summary>Which of the identity's reference latents the reference stream runs on.</summary>
+    public int ReferenceIndex { get; init; }
 
     /// <summary>Throws naming the first setting out of range.</summary>
     public void Validate()
@@ -45,6 +51,13 @@ public sealed record RestoreSettings
         if (VaeTileSize < 64 || VaeTileSize % 32 != 0 || VaeTileStride < 1 || VaeTileStride > VaeTileSize)
             throw new ArgumentException($"VAE tile {VaeTileSize} / stride {VaeTileStride}: the tile must be a multiple of 32 and the stride in [1, tile]");
         if (!(DecoderWeight >= 0 && DecoderWeight <= 1)) throw new ArgumentException($"dec_w must be in [0, 1], got {DecoderWeight}");
+        if (!float.IsFinite(LambdaAtt) || LambdaAtt < 0) throw new ArgumentException($"lambda-att must be a finite number ≥ 0, got {LambdaAtt}");
+        if (Identity is { } id)
+        {
+            if (!Prompt.Contains(Prompts.Placeholder)) throw new ArgumentException($"with an identity the prompt must hold the placeholder {Prompts.Placeholder} (e.g. \"{Prompts.PositiveWithIdentity}\"), got \"{Prompt}\"");
+            if (NegativePrompt.Contains(Prompts.Placeholder)) throw new ArgumentException($"the negative prompt must not hold the placeholder {Prompts.Placeholder}");
+            if (ReferenceIndex < 0 || ReferenceIndex >= id.References.Count) throw new ArgumentException($"reference must be 0..{id.References.Count - 1} for {id.Source}, got {ReferenceIndex}");
+        }
     }
 
     /// <summary>The settings as PNG text metadata, so an output says how it was made.</summary>

@@ -2,6 +2,7 @@ using PFStorer.Graph.Autograd;
 using PFStorer.Graph.Backends;
 using PFStorer.Graph.Imaging;
 using PFStorer.Graph.Models;
+using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Sampling;
 using PFStorer.Kernels;
 
@@ -13,7 +14,8 @@ public readonly record struct RestoreProgress(int Step, int Steps, int Patch, in
 /// <summary>
 /// StableSR restoration with PFStorer's guidance (stablesr.md §3.5, pfstorer.md §6), created once from weights and reused
 /// for many images. Thread-safe by serialisation: concurrent calls run one at a time (the weights are shared and the
-/// backends already use every core), so one instance can serve a whole batch or several callers.
+/// backends already use every core), so one instance can serve a whole batch or several callers — and several identities:
+/// an identity in the settings is attached for its call only (docs/identity-files.md).
 /// </summary>
 public sealed class Restorer : IDisposable
 {
@@ -21,12 +23,16 @@ public sealed class Restorer : IDisposable
     private readonly StableSRNoisePredictor _predictor;
     private readonly Dictionary<string, Tensor> _contexts = [];
     private readonly Lock _gate = new();
+    private string? _fingerprint;
 
     public Device Device { get; }
     public Precision Precision { get; }
     public StableSRConfig Config => _weights.Config;
     /// <summary>The latent tile used when settings leave it open: image_size / 8 of the model (64 for the 512 model).</summary>
-    public int DefaultTileSize => Math.Max(8, _weights.Config.ImageSize / 8);
+    public int DefaultTileSize => TileSizeOf(_weights.Config);
+
+    /// <summary>image_size / 8 of a model, at least 8: the latent side it was trained on (and identities are learned at).</summary>
+    public static int TileSizeOf(StableSRConfig config) => Math.Max(8, config.ImageSize / 8);
 
     /// <summary>Takes ownership of <paramref name="weights"/>.</summary>
     public Restorer(StableSRWeights weights, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)
@@ -143,16 +149,35 @@ public sealed class Restorer : IDisposable
             using var xT = oneTile ? start.Share() : QSampleAtLastStep(zLq, start);
 
             bool guided = settings.Cfg != 1f;
-            var positive = Context(settings.Prompt);
             var negative = guided ? Context(settings.NegativePrompt) : null;
             var sampler = new DdpmSampler(DiffusionSchedule.UpstreamFloat32(settings.Steps), new SamplerSettings(tile, OverlapFor(settings, tile), settings.Cfg));
-            using var z0 = sampler.Sample(_predictor, xT, zLq, positive, negative, noise, observer);
+            using var identity = settings.Identity == null ? null : Attach(settings, tile, guided);
+            using var z0 = identity != null
+                ? sampler.Sample(identity.Predictor, xT, zLq, identity.Positive, negative, noise, observer)
+                : sampler.Sample(_predictor, xT, zLq, Context(settings.Prompt), negative, noise, observer);
             trace?.Invoke("samples", z0);
 
             using var decoded = _weights.CfwVae.DecodeFirstStage(z0, scale, encoding.CfwFeatures, settings.DecoderWeight);
             trace?.Invoke("decoded", decoded);
             return ColorFix.Apply(settings.ColorFix, decoded, lq);
         }
+    }
+
+    private IdentityAttachment Attach(RestoreSettings settings, int tile, bool guided)
+    {
+        var identity = settings.Identity!;
+        _fingerprint ??= BaseFingerprint.Of(_weights.Model);
+        if (identity.BaseFingerprint != _fingerprint)
+            throw new ArgumentException($"{identity.Source}: made for base model {identity.BaseFingerprint}, but this restorer's base model is {_fingerprint}");
+        return new IdentityAttachment(_weights.Model, settings, tile, guided, Device);
+    }
+
+    /// <summary>Reads an identity file made for this restorer's base model (docs/identity-files.md).</summary>
+    public Identity ReadIdentity(string path)
+    {
+        var identity = IdentityFile.Read(path, _weights.Model);
+        identity.MoveTo(Device);
+        return identity;
     }
 
     public static int OverlapFor(RestoreSettings settings, int tile) => settings.TileOverlap ?? tile / 2;

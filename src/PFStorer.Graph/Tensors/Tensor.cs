@@ -238,6 +238,14 @@ public sealed class Tensor : IDisposable
 
     public Tensor To(Device device) => Contiguous(DType, device);
 
+    /// <summary>A contiguous copy that never shares storage (unlike <see cref="Contiguous()"/>), e.g. to seed a trainable value from a frozen one.</summary>
+    public Tensor Clone()
+    {
+        var dst = Empty(_shape, DType, Device);
+        Backend.Copy(this, dst);
+        return dst;
+    }
+
     private unsafe Span<byte> HostBytes()
     {
         if (Device.Kind != DeviceKind.Cpu || !IsContiguous) throw new InvalidOperationException("host bytes need a contiguous CPU tensor");

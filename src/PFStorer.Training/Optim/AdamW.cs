@@ -44,6 +44,23 @@ public sealed class AdamW : IDisposable
             }
     }
 
+    /// <summary>The first and second moments of every parameter stepped so far (for a resumable state file).</summary>
+    public IEnumerable<(Parameter Parameter, Tensor M, Tensor V)> Moments() => _moments.Select(kv => (kv.Key, kv.Value.M, kv.Value.V));
+
+    /// <summary>Restores a saved state: the step count and the moments (taking ownership of the tensors).</summary>
+    public void LoadState(int stepCount, IEnumerable<(Parameter Parameter, Tensor M, Tensor V)> moments)
+    {
+        var known = Groups.SelectMany(g => g.Parameters).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (p, m, v) in moments)
+        {
+            if (!known.Contains(p)) throw new ArgumentException($"parameter '{p.Name}' is not optimised by this AdamW");
+            if (!m.Shape.SequenceEqual(p.Shape) || !v.Shape.SequenceEqual(p.Shape)) throw new ArgumentException($"moments of '{p.Name}' do not have its shape {p.ShapeString}");
+            if (_moments.Remove(p, out var old)) { old.M.Dispose(); old.V.Dispose(); }
+            _moments[p] = (m, v);
+        }
+        StepCount = stepCount;
+    }
+
     /// <summary>Releases every gradient of the optimised parameters (the next backward creates fresh ones).</summary>
     public void ZeroGrad()
     {

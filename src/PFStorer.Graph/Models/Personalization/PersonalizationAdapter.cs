@@ -31,7 +31,7 @@ public sealed class PersonalizationAdapter : Module
     {
         var rng = new Random(seed);
         foreach (var block in Blocks) block.Initialise(rng, tokenInit.Device);
-        Token.Assign(tokenInit.Contiguous());
+        Token.Assign(tokenInit.Clone());   // never alias the frozen embedding table the row came from
     }
 
     public void Attach(UNetModelDualcondV2 unet)
