@@ -13,13 +13,23 @@ internal sealed class HostRunner : IDisposable
 
     public string PathOf(params string[] parts) => Path.Combine([Dir, .. parts]);
 
-    public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    /// <summary>Environment variables given to every run (e.g. SOURCE_DATE_EPOCH).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
+    /// <summary>Starts the host with redirected output; the caller reads it and waits.</summary>
+    public Process Start(params string[] args)
     {
         string host = typeof(RestoreVerb).Assembly.Location;
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(host);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
+        return Process.Start(psi)!;
+    }
+
+    public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var p = Start(args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"pfstorer {string.Join(' ', args)} ran over 3 minutes"); }

@@ -5,6 +5,7 @@ using PFStorer.Graph.Imaging;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Graph.Sampling;
 using Spectre.Console;
+using static PFStorer.Restore.HostMessages;
 
 namespace PFStorer.Restore;
 
@@ -35,6 +36,9 @@ internal static class RestoreVerb
     private static readonly Option<string> Weights = new("--weights") { Description = "StableSR checkpoint (stablesr_000117.ckpt or .safetensors).", DefaultValueFactory = _ => Path.Combine("weights", "stablesr_000117.ckpt") };
     private static readonly Option<string> Vae = new("--vae") { Description = "CFW VAE checkpoint (vqgan_cfw_00011.ckpt).", DefaultValueFactory = _ => Path.Combine("weights", "vqgan_cfw_00011.ckpt") };
     private static readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace outputs that already exist." };
+    private static readonly Option<string?> IdentityOpt = new("--identity") { Description = "Identity file (*.pfid.safetensors from `personalize`): restore as that person. The default prompt then holds the token *." };
+    private static readonly Option<float> LambdaAtt = new("--lambda-att") { Description = "λatt, the scale of the identity's personalization blocks (0 = the learned token only).", DefaultValueFactory = _ => Defaults.LambdaAtt };
+    private static readonly Option<int> Reference = new("--reference") { Description = "Which of the identity's reference photos the reference stream uses (0-based).", DefaultValueFactory = _ => 0 };
 
     public static Command Create()
     {
@@ -43,7 +47,7 @@ internal static class RestoreVerb
         DeviceOpt.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png.");
         cmd.Arguments.Add(Inputs);
-        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite })
+        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, LambdaAtt, Reference })
             cmd.Options.Add(o);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
         return cmd;
@@ -53,14 +57,17 @@ internal static class RestoreVerb
 
     private static int Run(ParseResult parse, CancellationToken cancel)
     {
+        string? identityPath = parse.GetValue(IdentityOpt);
+        bool promptGiven = parse.GetResult(Prompt) is { Implicit: false };
         var settings = new RestoreSettings
         {
             Steps = parse.GetValue(Steps), Seed = parse.GetValue(Seed), Cfg = parse.GetValue(Cfg),
-            Prompt = parse.GetValue(Prompt)!, NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
+            Prompt = identityPath != null && !promptGiven ? Prompts.PositiveWithIdentity : parse.GetValue(Prompt)!,
+            LambdaAtt = parse.GetValue(LambdaAtt), ReferenceIndex = parse.GetValue(Reference), NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
             TileSize = parse.GetValue(TileSize), TileOverlap = parse.GetValue(TileOverlap), DecoderWeight = parse.GetValue(DecW),
             ColorFix = parse.GetValue(ColorFix) switch { "wavelet" => ColorFixMode.Wavelet, "none" => ColorFixMode.None, _ => ColorFixMode.AdaIn },
             Precision = parse.GetValue(PrecisionOpt) == "bf16" ? Precision.Bf16 : Precision.Fp32,
-            Device = parse.GetValue(DeviceOpt) switch { "cpu" => DeviceChoice.Cpu, "cuda" => DeviceChoice.Cuda, _ => DeviceChoice.Auto },
+            Device = ParseDevice(parse.GetValue(DeviceOpt)),
         };
         try { settings.Validate(); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
@@ -80,6 +87,17 @@ internal static class RestoreVerb
         using (restorer)
         {
             Console.WriteLine($"weights loaded in {loadClock.Elapsed.TotalSeconds:0.0} s on {restorer.Device}");
+            Graph.Personalization.Identity? identity = null;
+            if (identityPath != null)
+            {
+                try { identity = restorer.ReadIdentity(identityPath); }
+                catch (Graph.Personalization.IdentityFileException e) { return Fail(2, e.Message); }
+                settings = settings with { Identity = identity };
+                try { settings.Validate(); }
+                catch (ArgumentException e) { identity.Dispose(); return Fail(2, e.Message); }
+                Console.WriteLine($"identity {identity.Source}: placements {identity.Metadata.GetValueOrDefault("placements")}, {identity.References.Count} reference photo(s), λatt {settings.LambdaAtt}");
+            }
+            using var identityScope = identity;
             if (restorer.Config.UNet.ModelChannels != Graph.Models.StableSRConfig.Full512.UNet.ModelChannels)
                 Console.WriteLine("NOTE: these are small demo weights with random values: the output shows the pipeline at work, not a restoration.");
             int tile = settings.TileSize ?? restorer.DefaultTileSize;
@@ -89,6 +107,14 @@ internal static class RestoreVerb
                 ["pfstorer:weights"] = Path.GetFileName(parse.GetValue(Weights)!),
                 ["pfstorer:vae"] = Path.GetFileName(parse.GetValue(Vae)!),
             };
+            if (identity != null)
+            {
+                metadata["pfstorer:identity"] = identity.Source;
+                metadata["pfstorer:identity_sha256"] = FileHash(identityPath!);
+                metadata["pfstorer:base_fingerprint"] = identity.BaseFingerprint;
+                metadata["pfstorer:lambda_att"] = settings.LambdaAtt.ToString("R", CultureInfo.InvariantCulture);
+                metadata["pfstorer:reference"] = settings.ReferenceIndex.ToString(CultureInfo.InvariantCulture);
+            }
 
             var outcomes = new List<(string File, Outcome Outcome, string Detail)>();
             var clock = Stopwatch.StartNew();
@@ -139,6 +165,15 @@ internal static class RestoreVerb
         }
     }
 
+    public static DeviceChoice ParseDevice(string? value) => value switch { "cpu" => DeviceChoice.Cpu, "cuda" => DeviceChoice.Cuda, _ => DeviceChoice.Auto };
+
+    /// <summary>The first 16 hex digits of a file's SHA-256: which identity file made an output.</summary>
+    private static string FileHash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return System.Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream), 0, 8);
+    }
+
     /// <summary>Runs one restoration under a live Spectre progress bar (step rate, ETA) on a terminal, plainly otherwise.</summary>
     private static T WithProgress<T>(string name, Func<Action<RestoreProgress>, T> work)
     {
@@ -164,13 +199,5 @@ internal static class RestoreVerb
     {
         public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
             new Text(task.Speed is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.00} steps/s") : "– steps/s");
-    }
-
-    private static void Error(string message) => Console.Error.WriteLine($"error: {message}");
-
-    private static int Fail(int code, string message)
-    {
-        Error(message);
-        return code;
     }
 }

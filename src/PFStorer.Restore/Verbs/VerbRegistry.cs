@@ -8,6 +8,7 @@ internal static class VerbRegistry
     [
         InfoVerb.Create(),
         RestoreVerb.Create(),
+        PersonalizeVerb.Create(),
         DegradeVerb.Create(),
         MetricsVerb.Create(),
         WeightsVerb.Create(),

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Models;
+using PFStorer.Graph.Personalization;
+using PFStorer.Kernels;
 
 namespace PFStorer.Restore;
 
@@ -43,6 +45,11 @@ internal static class WeightsVerb
             foreach (var (k, v) in ckpt.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) o.WriteLine($"  metadata   {k} = {v}");
             if (ckpt is TorchZipCheckpoint zip)
                 foreach (var (k, summary) in zip.TopLevel.Where(e => !ckpt.Metadata.ContainsKey(e.Key))) o.WriteLine($"  top level  {k}: {summary}");
+            if (ckpt.Metadata.GetValueOrDefault(IdentityFile.FormatKey) == IdentityFile.Format)
+            {
+                IdentitySummary(ckpt, o);
+                return Ok;
+            }
             o.WriteLine($"  {"component",-18} {"prefix",-26} {"tensors",8} {"parameters",15} {"bytes",10}");
             foreach (var g in ckpt.Tensors.GroupBy(t => Group(t.Name)).OrderBy(g => g.Key, StringComparer.Ordinal))
                 o.WriteLine($"  {g.Key.Split('|')[0],-18} {g.Key.Split('|')[1],-26} {g.Count(),8} {Count(g.Sum(t => t.Numel)),15} {Bytes(g.Sum(t => t.Bytes)),10}");
@@ -128,6 +135,22 @@ internal static class WeightsVerb
             r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return BadInput;
         }
+    }
+
+    /// <summary>An identity file's contents by placement: γ (how strongly each block acts), block size, and the reference latents.</summary>
+    private static void IdentitySummary(Checkpoint ckpt, TextWriter o)
+    {
+        o.WriteLine($"  identity   placements {ckpt.Metadata.GetValueOrDefault(IdentityFile.PlacementsKey)}");
+        o.WriteLine($"  {"placement",-22} {"parameters",12} {"mean |γ|",10} {"max |γ|",10}");
+        foreach (var g in ckpt.Tensors.Where(t => t.Name.Contains(".personalization.")).GroupBy(t => t.Name[..t.Name.IndexOf(".personalization.", StringComparison.Ordinal)]))
+        {
+            using var gamma = ckpt.Load($"{g.Key}.personalization.gamma", DType.F32);
+            var v = gamma.ToFloatArray();
+            o.WriteLine($"  {g.Key,-22} {Count(g.Sum(t => t.Numel)),12} {v.Average(x => Math.Abs(x)),10:G4} {v.Max(x => Math.Abs(x)),10:G4}");
+        }
+        if (ckpt.TryGet("token", out var token)) o.WriteLine($"  token      {token.ShapeString}");
+        var references = ckpt.Tensors.Where(t => t.Name.StartsWith("reference.", StringComparison.Ordinal) && t.Name.EndsWith(".mean", StringComparison.Ordinal)).ToArray();
+        o.WriteLine($"  references {references.Length} reference latent(s) {(references.Length > 0 ? references[0].ShapeString : "")}");
     }
 
     /// <summary>"component|prefix" for the inspect table, from the one name map.</summary>

@@ -3,16 +3,19 @@ using System.Text.Json;
 
 namespace PFStorer.Training.Personalization;
 
-/// <summary>The loss at the start and the end of a run: the mean of each part over the first and the last (up to) ten iterations.</summary>
-public sealed record LossSummary(LossParts Start, LossParts End, int Iterations)
+/// <summary>
+/// The loss at the start and the end of a run: the mean of each part over the first and the last <see cref="Window"/>
+/// iterations — ten, or half the run when it is shorter, so start and end never share an iteration.
+/// </summary>
+public sealed record LossSummary(LossParts Start, LossParts End, int Iterations, int Window)
 {
-    public const int Window = 10;
+    public const int MaxWindow = 10;
 
     public static LossSummary Of(IReadOnlyList<LossParts> history)
     {
-        if (history.Count == 0) return new(default, default, 0);
-        int w = Math.Min(Window, history.Count);
-        return new(Mean(history.Take(w)), Mean(history.Skip(history.Count - w)), history.Count);
+        if (history.Count == 0) return new(default, default, 0, 0);
+        int w = Math.Max(1, Math.Min(MaxWindow, history.Count / 2));
+        return new(Mean(history.Take(w)), Mean(history.Skip(history.Count - w)), history.Count, w);
     }
 
     private static LossParts Mean(IEnumerable<LossParts> parts)

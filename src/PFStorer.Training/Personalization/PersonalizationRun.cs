@@ -19,7 +19,7 @@ public sealed class TrainingDivergedException(int iteration, string what) : Exce
 }
 
 /// <summary>
-/// One personalization of a base model (docs/personalization.md, "Training run"): an adapter attached to the frozen UNet,
+/// One personalization of a base model (docs/identity-files.md, "Training run"): an adapter attached to the frozen UNet,
 /// AdamW over its three groups, and the per-iteration data of PFStorer's recipe, every random choice drawn from the seed
 /// and the iteration number alone — so a run resumed from <see cref="SaveState"/> continues exactly as if never stopped.
 /// </summary>

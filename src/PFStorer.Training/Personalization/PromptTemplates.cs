@@ -1,7 +1,7 @@
 namespace PFStorer.Training.Personalization;
 
 /// <summary>
-/// Training prompts, one drawn per iteration (docs/personalization.md, "Data"): face-appropriate variants of the
+/// Training prompts, one drawn per iteration (docs/identity-files.md, "Data"): face-appropriate variants of the
 /// textual-inversion templates, each holding the placeholder `*` once.
 /// </summary>
 public static class PromptTemplates
