@@ -64,7 +64,6 @@ internal static class PersonalizeVerb
         bool resume = parse.GetValue(Resume);
         if (File.Exists(output) && !parse.GetValue(Overwrite)) return Fail(2, $"{output} exists; it is kept (use --overwrite to replace it)");
         if (resume && !File.Exists(state)) return Fail(2, $"{state}: no interrupted run to resume");
-        if (!Directory.Exists(Path.GetDirectoryName(output))) return Fail(2, $"{Path.GetDirectoryName(output)}: the output folder does not exist");
 
         var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
         var photos = new List<(string, Image)>();
@@ -81,6 +80,8 @@ internal static class PersonalizeVerb
             foreach (var p in problems) Error(p);
             return Fail(2, "every photo must be readable; nothing was trained");
         }
+        try { Directory.CreateDirectory(Path.GetDirectoryName(output)!); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(2, $"{Path.GetDirectoryName(output)}: cannot create the output folder ({e.Message})"); }
         if (photos.Count < 3) Warning($"{photos.Count} photo(s): PFStorer learns a person from 3–5; fewer works but generalises less");
 
         StableSRWeights weights;
