@@ -6,7 +6,7 @@ namespace PFStorer.Graph.Models.Faces;
 /// TensorFlow's 'same' padding for a k×k window moved by <paramref name="stride"/> over <paramref name="size"/> pixels:
 /// the total padding, with the odd pixel (if any) after the input, never before (docs/faces.md).
 /// </summary>
-internal static class TfPadding
+public static class TfPadding
 {
     public static (int Before, int After) Same(int size, int kernel, int stride)
     {
