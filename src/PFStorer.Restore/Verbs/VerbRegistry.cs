@@ -10,6 +10,7 @@ internal static class VerbRegistry
         RestoreVerb.Create(),
         DegradeVerb.Create(),
         MetricsVerb.Create(),
+        FacesVerb.Create(),
         WeightsVerb.Create(),
     ];
 }
