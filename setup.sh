@@ -14,3 +14,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The pretrained face networks (metrics ID/LMSE, the faces verb), fetched once from the npm registry by exact version.
+"$(dirname "$0")/weights/install-face-api.sh"

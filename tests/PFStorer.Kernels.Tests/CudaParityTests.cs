@@ -1,5 +1,6 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
+using PFStorer.Kernels.Cpu;
 using Xunit;
 using static PFStorer.Kernels.Tests.ParityCases;
 
@@ -45,7 +46,7 @@ public static class ParityCases
 
     public static IEnumerable<ParityCase> All() =>
     [
-        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Sampling(), .. Personalization(), .. Fused(),
+        .. Elementwise(), .. Norms(), .. Linear(), .. Conv(), .. Window(), .. Attention(), .. Embedding(), .. Shape(), .. Optim(), .. Copies(), .. Sampling(), .. Personalization(), .. Fused(),
     ];
 
     private static IEnumerable<ParityCase> Elementwise()
@@ -115,6 +116,21 @@ public static class ParityCases
         yield return new("sum to shape [6,1]", r => [D(r, 4, 6, 5)], [O(6, 1)], (b, i, o) => b.SumToShape(i[0], o[0]));
         yield return new("sum to shape [5]", r => [D(r, 4, 6, 5)], [O(5)], (b, i, o) => b.SumToShape(i[0], o[0]));
         yield return new("sum to shape [4,1,5]", r => [D(r, 4, 6, 5)], [O(4, 1, 5)], (b, i, o) => b.SumToShape(i[0], o[0]));
+    }
+
+    private static IEnumerable<ParityCase> Window()
+    {
+        foreach (var (k, stride, pad, ho, wo) in new[] { (3, 1, 1, 9, 8), (3, 2, 0, 4, 3), (5, 2, 2, 5, 4) })
+        {
+            yield return new($"depthwise conv2d {k}x{k} s{stride} p{pad}", r => [D(r, 2, 7, 9, 8), D(r, 7, 1, k, k), D(r, 7)], [O(2, 7, ho, wo)],
+                (b, i, o) => b.DepthwiseConv2d(i[0], i[1], i[2], o[0], stride, pad));
+        }
+        foreach (var op in Enum.GetValues<PoolOp>())
+        {
+            yield return new($"pool2d {op} 3x3 s2", r => [D(r, 2, 5, 11, 10)], [O(2, 5, 5, 4)], (b, i, o) => b.Pool2d(op, i[0], o[0], 3, 2));
+            yield return new($"pool2d {op} 2x2 s1", r => [D(r, 2, 5, 7, 6)], [O(2, 5, 6, 5)], (b, i, o) => b.Pool2d(op, i[0], o[0], 2, 1));
+        }
+        yield return new("pad2d", r => [D(r, 2, 3, 7, 5)], [O(2, 3, 10, 9)], (b, i, o) => b.Pad2d(i[0], o[0], 1, 3, -0.5f));
     }
 
     private static IEnumerable<ParityCase> Conv()

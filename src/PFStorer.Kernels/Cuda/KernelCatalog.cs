@@ -42,6 +42,7 @@ public static class KernelCatalog
         "personalization" => PerType(t => [$"personalize_fwd<{t}>", $"personalize_bwd_proj<{t}>", $"personalize_bwd_gamma<{t}>",
             $"map_loss_fwd<{t}>", $"map_loss_bwd<{t}>"]),
         "conv" => PerType(t => [$"im2col<{t}>", $"col2im<{t}>", $"add_channel_bias<{t}>", $"channel_bias_grad<{t}>"]),
+        "window" => PerType(t => [$"depthwise_conv2d<{t}>", $"pool2d<{t}, 0>", $"pool2d<{t}, 1>", $"pad2d<{t}>"]),
         "shape" => [
             .. PerType(t => [$"concat_part<{t}>", $"upsample2x_fwd<{t}>", $"upsample2x_bwd<{t}>", $"sum_to_shape<{t}>"]),
             .. PerType(t => Ops(3, op => $"reduce_fwd<{t}, {op}>")), .. PerType(t => Ops(3, op => $"reduce_bwd<{t}, {op}>"))],

@@ -11,6 +11,7 @@ internal static class VerbRegistry
         PersonalizeVerb.Create(),
         DegradeVerb.Create(),
         MetricsVerb.Create(),
+        FacesVerb.Create(),
         WeightsVerb.Create(),
     ];
 }
