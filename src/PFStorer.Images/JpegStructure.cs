@@ -1,8 +1,8 @@
 namespace PFStorer.Images;
 
 /// <summary>
-/// ImageSharp decodes a truncated JPEG without complaint (the missing blocks come out grey), which would hand a
-/// half-grey photo to the restorer; this check turns such a file into an error instead.
+/// ImageSharp 2.1 decodes a JPEG cut off inside its scan data without an error, which would hand a partly made-up
+/// photo to the restorer; this check turns such a file into an error instead (docs/images.md).
 /// </summary>
 internal static class JpegStructure
 {
