@@ -12,8 +12,9 @@ namespace PFStorer.Restore;
 /// <summary>
 /// `restore`: StableSR restoration with PFStorer's prompts and guidance on files, folders or globs. One restorer serves
 /// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs (PNG by default,
-/// with the settings in their text metadata; JPEG or WebP on request) are written atomically and keep the input's gray or
-/// alpha; existing outputs are kept unless --overwrite; inputs are never overwritten. Missing or wrong weights stop at once with exit code 2.
+/// with the settings in their text metadata; JPEG or WebP on request) are written atomically and keep the input's gray
+/// or alpha; existing outputs are kept unless --overwrite; inputs are never overwritten. Missing or wrong weights stop
+/// at once with exit code 2.
 /// </summary>
 internal static class RestoreVerb
 {
