@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Degradations;
 
 namespace PFStorer.Benchmarks;

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Benchmarks;
 

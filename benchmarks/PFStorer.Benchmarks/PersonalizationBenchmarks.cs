@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using PFStorer.Graph;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Training.Personalization;

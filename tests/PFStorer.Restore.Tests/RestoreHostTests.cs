@@ -1,4 +1,4 @@
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using Xunit;
 
 namespace PFStorer.Restore.Tests;
@@ -12,7 +12,7 @@ public class RestoreHostTests
         Directory.CreateDirectory(host.PathOf("in"));
         File.Copy(HostRunner.SampleImage, host.PathOf("in", "a.png"));
         var img = ImageFile.Read(HostRunner.SampleImage);
-        ImageFile.WriteJpeg(host.PathOf("in", "b.jpg"), img, 90);
+        File.WriteAllBytes(host.PathOf("in", "b.jpg"), ImageFile.Encode(img, ImageSaveOptions.Jpeg(90)));
         File.WriteAllBytes(host.PathOf("in", "c.png"), File.ReadAllBytes(HostRunner.SampleImage)[..200]);   // truncated PNG
         var before = Directory.GetFiles(host.PathOf("in")).ToDictionary(f => f, File.ReadAllBytes);
 
@@ -28,7 +28,7 @@ public class RestoreHostTests
             Assert.True(File.Exists(path), $"{name} missing; stdout:\n{stdout}\nstderr:\n{stderr}");
             var restored = ImageFile.Read(path);
             Assert.Equal((img.Width * 4, img.Height * 4, 3), (restored.Width, restored.Height, restored.Channels));
-            var text = PngCodec.ReadText(File.ReadAllBytes(path), path);
+            var text = ImageFile.ReadText(File.ReadAllBytes(path), path);
             Assert.Equal("2", text["pfstorer:steps"]);
             Assert.Equal("adain", text["pfstorer:color_fix"]);
         }

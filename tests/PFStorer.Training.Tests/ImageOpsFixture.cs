@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using PFStorer.Graph.Checkpoints;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using Xunit;
 
 namespace PFStorer.Training.Tests;

@@ -1,6 +1,6 @@
 using PFStorer.Graph.Autograd;
 using PFStorer.Graph.Backends;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Models;
 using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Sampling;
@@ -67,9 +67,12 @@ public sealed class Restorer : IDisposable
     /// <summary>
     /// Restores one image: bicubic upscale by max(8·tile / short side, upscale), reflect padding to a multiple of 32,
     /// the outer pixel split when a side exceeds the VAE tile (Gaussian-blended, each patch with the same seed as
-    /// upstream), then back to exactly upscale × the input size. Alpha is dropped; gray inputs are restored as RGB.
+    /// upstream), then back to exactly upscale × the input size. The output has the input's layout (see
+    /// <see cref="MatchLayout"/>); <paramref name="output"/> U8 gives upstream's 8-bit result, F32 the unrounded one (for
+    /// 16-bit files).
     /// </summary>
-    public Image Restore(Image input, RestoreSettings settings, Action<RestoreProgress>? progress = null, CancellationToken cancel = default)
+    public Image Restore(Image input, RestoreSettings settings, Action<RestoreProgress>? progress = null, CancellationToken cancel = default,
+        PixelKind output = PixelKind.U8)
     {
         settings.Validate();
         lock (_gate)
@@ -115,8 +118,21 @@ public sealed class Restorer : IDisposable
                 cropped = TorchResize.Bicubic(cropped, 3, uh, uw, oh, ow);
                 Clamp(cropped, 0, 1);
             }
-            return ToImage(cropped, oh, ow);
+            return MatchLayout(input, output == PixelKind.U8 ? ToImage(cropped, oh, ow) : ToImageF32(cropped, oh, ow));
         }
+    }
+
+    /// <summary>
+    /// What users of GFPGAN and Real-ESRGAN expect back: a gray input gives a gray output (the RGB restoration turned to
+    /// BT.601 luma), and an input with alpha gets its alpha plane back, upscaled on its own with the same bicubic as the
+    /// colour (the model never sees it).
+    /// </summary>
+    public static Image MatchLayout(Image input, Image restoredRgb)
+    {
+        var colour = input.ColorChannels == 1 ? ImageChannels.RgbToGray(restoredRgb) : restoredRgb;
+        if (!input.HasAlpha) return colour;
+        var alpha = TorchResize.Bicubic(ImageChannels.AlphaPlane(input), 1, input.Height, input.Width, restoredRgb.Height, restoredRgb.Width);
+        return ImageChannels.WithAlpha(colour, alpha);
     }
 
     /// <summary>
@@ -224,6 +240,16 @@ public sealed class Restorer : IDisposable
         for (int i = 0; i < n; i++)
             for (int c = 0; c < 3; c++) bytes[i * 3 + c] = (byte)(unit[c * n + i] * 255f);
         return Image.FromU8(bytes, width, height, 3);
+    }
+
+    /// <summary>Planar RGB in [0, 1] → RGB on the 0–255 float scale, unrounded.</summary>
+    public static Image ToImageF32(ReadOnlySpan<float> unit, int height, int width)
+    {
+        int n = height * width;
+        var f = new float[3 * n];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 3; c++) f[i * 3 + c] = unit[c * n + i] * 255f;
+        return Image.FromF32(f, width, height, 3);
     }
 
     private static float[] CropPlanes(ReadOnlySpan<float> src, int planes, int h, int w, TileWindow win)

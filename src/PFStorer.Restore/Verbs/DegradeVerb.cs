@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PFStorer.Graph.Checkpoints;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Degradations;
 
 namespace PFStorer.Restore;
@@ -19,7 +19,7 @@ internal static class DegradeVerb
 {
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "Image files, folders or globs (PNG/JPEG).", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("inputs") { Description = "Image files, folders or globs (PNG, JPEG, WebP, BMP, TIFF, GIF).", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "Output folder.", Required = true };
         var level = new Option<DegradationLevel>("--level") { Description = "light or heavy (pfstorer.md §8).", DefaultValueFactory = _ => DegradationLevel.Light };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the whole set.", DefaultValueFactory = _ => 0UL };
@@ -67,7 +67,8 @@ internal static class DegradeVerb
                 var parameters = Degradation.Sample(level, itemSeed);
                 var degraded = Degradation.Apply(image, parameters);
                 string json = Sidecar(file, bytes, image, seed, parameters);
-                ImageFile.WritePng(png, degraded, new Dictionary<string, string> { ["pfstorer.degradation"] = json });
+                var pngBytes = ImageFile.Encode(degraded, ImageSaveOptions.Png(new Dictionary<string, string> { ["pfstorer.degradation"] = json }));
+                AtomicFile.Write(png, stream => stream.Write(pngBytes));
                 AtomicFile.Write(sidecar, stream => stream.Write(Encoding.UTF8.GetBytes(json)));
                 Console.WriteLine($"{Path.GetFileName(file)} → {png}");
             }

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using Spectre.Console;
 
 namespace PFStorer.Restore;
@@ -78,7 +78,8 @@ internal static class FacesVerb
                         failures++;
                         continue;
                     }
-                    ImageFile.WritePng(output, FaceDrawing.Draw(image, faces));
+                    var drawn = ImageFile.Encode(FaceDrawing.Draw(image, faces), ImageSaveOptions.Png());
+                    AtomicFile.Write(output, stream => stream.Write(drawn));
                     Console.WriteLine($"  drawn: {output}");
                 }
             }

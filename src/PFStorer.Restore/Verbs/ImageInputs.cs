@@ -1,4 +1,4 @@
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Restore;
 
@@ -21,7 +21,7 @@ internal static class ImageInputs
             else if (Directory.Exists(arg))
             {
                 var images = Directory.EnumerateFiles(arg).Where(IsImageName).Order(StringComparer.Ordinal).ToList();
-                if (images.Count == 0) problems.Add($"{arg}: folder holds no .png/.jpg/.jpeg image");
+                if (images.Count == 0) problems.Add($"{arg}: folder holds no image ({string.Join(", ", ImageFile.Extensions)})");
                 images.ForEach(Add);
             }
             else if (arg.IndexOfAny(['*', '?']) >= 0)

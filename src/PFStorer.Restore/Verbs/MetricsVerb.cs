@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Metrics;
 using Spectre.Console;
 

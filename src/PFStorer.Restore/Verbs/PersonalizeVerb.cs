@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Training.Optim;
 using PFStorer.Training.Personalization;

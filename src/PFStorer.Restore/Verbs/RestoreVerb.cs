@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
+using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Graph.Sampling;
 using Spectre.Console;
@@ -11,16 +12,17 @@ namespace PFStorer.Restore;
 
 /// <summary>
 /// `restore`: StableSR restoration with PFStorer's prompts and guidance on files, folders or globs. One restorer serves
-/// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs are PNGs written
-/// atomically with the settings in their text metadata; existing outputs are kept unless --overwrite; inputs are never
-/// overwritten. Missing or wrong weights stop at once with exit code 2.
+/// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs (PNG by default,
+/// with the settings in their text metadata; JPEG or WebP on request) are written atomically and keep the input's gray
+/// or alpha; existing outputs are kept unless --overwrite; inputs are never overwritten. Missing or wrong weights stop
+/// at once with exit code 2.
 /// </summary>
 internal static class RestoreVerb
 {
     private static readonly RestoreSettings Defaults = new();
 
     private static readonly Argument<string[]> Inputs = new("inputs") { Description = "Images, folders of images or globs (*.png).", Arity = ArgumentArity.OneOrMore };
-    private static readonly Option<string> Output = new("--output", "-o") { Description = "Folder for the restored PNGs.", DefaultValueFactory = _ => "results" };
+    private static readonly Option<string> Output = new("--output", "-o") { Description = "Folder for the restored images.", DefaultValueFactory = _ => "results" };
     private static readonly Option<int> Steps = new("--steps") { Description = "Respaced DDPM steps.", DefaultValueFactory = _ => Defaults.Steps };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Noise seed (same seed, same output).", DefaultValueFactory = _ => Defaults.Seed };
     private static readonly Option<float> Cfg = new("--cfg") { Description = "Classifier-free guidance scale λ (1 = no negative branch).", DefaultValueFactory = _ => Defaults.Cfg };
@@ -39,15 +41,20 @@ internal static class RestoreVerb
     private static readonly Option<string?> IdentityOpt = new("--identity") { Description = "Identity file (*.pfid.safetensors from `personalize`): restore as that person. The default prompt then holds the token *." };
     private static readonly Option<float> LambdaAtt = new("--lambda-att") { Description = "λatt, the scale of the identity's personalization blocks (0 = the learned token only).", DefaultValueFactory = _ => Defaults.LambdaAtt };
     private static readonly Option<int> Reference = new("--reference") { Description = "Which of the identity's reference photos the reference stream uses (0-based).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<string> FormatOpt = new("--format") { Description = "Output format: png (settings kept in its metadata), jpg or webp.", DefaultValueFactory = _ => "png" };
+    private static readonly Option<int> Quality = new("--quality") { Description = "JPEG/WebP quality, 1..100.", DefaultValueFactory = _ => 95 };
+    private static readonly Option<int> BitDepth = new("--bit-depth") { Description = "Bits per sample of PNG outputs: 8, or 16 (keeps the restoration unrounded).", DefaultValueFactory = _ => 8 };
 
     public static Command Create()
     {
         ColorFix.AcceptOnlyFromAmong("adain", "wavelet", "none");
         PrecisionOpt.AcceptOnlyFromAmong("fp32", "bf16");
         DeviceOpt.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png.");
+        FormatOpt.AcceptOnlyFromAmong("png", "jpg", "webp");
+        BitDepth.AcceptOnlyFromAmong("8", "16");
+        var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png (or .jpg, .webp).");
         cmd.Arguments.Add(Inputs);
-        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, LambdaAtt, Reference })
+        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, LambdaAtt, Reference, FormatOpt, Quality, BitDepth })
             cmd.Options.Add(o);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
         return cmd;
@@ -69,7 +76,9 @@ internal static class RestoreVerb
             Precision = parse.GetValue(PrecisionOpt) == "bf16" ? Precision.Bf16 : Precision.Fp32,
             Device = ParseDevice(parse.GetValue(DeviceOpt)),
         };
-        try { settings.Validate(); }
+        var save = new ImageSaveOptions(parse.GetValue(FormatOpt) switch { "jpg" => OutputFormat.Jpeg, "webp" => OutputFormat.Webp, _ => OutputFormat.Png },
+            parse.GetValue(Quality), SixteenBit: parse.GetValue(BitDepth) == 16);
+        try { settings.Validate(); save.Validate(); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
 
         var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
@@ -129,7 +138,7 @@ internal static class RestoreVerb
             foreach (var file in files)
             {
                 if (cancel.IsCancellationRequested) break;
-                string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png");
+                string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + save.Extension);
                 string name = Path.GetFileName(file);
                 string? refusal = string.Equals(target, file, StringComparison.Ordinal) ? "the output would replace the input; choose another --output folder"
                     : !outputs.Add(target) ? $"another input of this batch already writes {target}" : null;
@@ -142,9 +151,13 @@ internal static class RestoreVerb
                     Directory.CreateDirectory(outDir);
                     var imageClock = Stopwatch.StartNew();
                     int steps = 0;
-                    var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel));
+                    var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel,
+                        save.SixteenBit ? PixelKind.F32 : PixelKind.U8));
                     stepsDone += steps;
-                    ImageFile.WritePng(target, restored, new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name });
+                    var bytes = ImageFile.Encode(restored, save.Format == OutputFormat.Png
+                        ? save with { Text = new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name } } : save);
+                    if (restored.HasAlpha && save.Format == OutputFormat.Jpeg) Console.WriteLine($"{name}: JPEG has no alpha channel, the output drops it (--format png or webp keeps it)");
+                    AtomicFile.Write(target, stream => stream.Write(bytes));
                     double rate = steps / Math.Max(imageClock.Elapsed.TotalSeconds, 1e-9);
                     Console.WriteLine($"{name}: {image.Width}x{image.Height} → {restored.Width}x{restored.Height} in {imageClock.Elapsed.TotalSeconds:0.0} s ({rate:0.00} steps/s) → {target}");
                     outcomes.Add((file, Outcome.Restored, target));

@@ -1,4 +1,4 @@
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Training.Degradations;
 

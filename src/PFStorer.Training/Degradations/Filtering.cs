@@ -1,6 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Training.Degradations;
 

@@ -1,4 +1,4 @@
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Training.Degradations;
 
@@ -75,11 +75,14 @@ public static class Noise
         return dst;
     }
 
-    /// <summary>A real JPEG round trip at <paramref name="quality"/> (rounded to 8 bits first, as any encoder must).</summary>
+    /// <summary>
+    /// A real JPEG round trip at <paramref name="quality"/> through ImageSharp (rounded to 8 bits first, as any encoder
+    /// must); docs/images.md says how its artefacts differ from OpenCV's libjpeg.
+    /// </summary>
     public static Image Jpeg(Image src, int quality)
     {
         var colour = src.HasAlpha ? src.WithoutAlpha() : src;
-        var decoded = JpegCodec.Decode(JpegCodec.Encode(colour, quality), $"<jpeg q{quality}>").ToF32();
+        var decoded = ImageFile.Decode(ImageFile.Encode(colour, ImageSaveOptions.Jpeg(quality)), $"<jpeg q{quality}>").ToF32();
         return src.HasAlpha ? Alpha.CarryOver(decoded, src) : decoded;
     }
 

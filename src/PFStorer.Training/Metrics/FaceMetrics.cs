@@ -1,5 +1,5 @@
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 
 namespace PFStorer.Training.Metrics;
 

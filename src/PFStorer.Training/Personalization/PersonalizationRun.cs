@@ -44,7 +44,7 @@ public sealed class PersonalizationRun : IDisposable
     public static int PhotoSize(StableSRConfig config) => 8 * Restorer.TileSizeOf(config);
 
     /// <summary>Prepares and encodes the photos (named, already decoded), then a fresh adapter: blocks from the seed, γ = 0, the token = the init word's embedding.</summary>
-    public PersonalizationRun(LatentDiffusionSRTextWT model, IReadOnlyList<(string Name, Graph.Imaging.Image Image)> photos, PersonalizeSettings settings, Device device)
+    public PersonalizationRun(LatentDiffusionSRTextWT model, IReadOnlyList<(string Name, Images.Image Image)> photos, PersonalizeSettings settings, Device device)
     {
         settings.Validate();
         if (photos.Count == 0) throw new ArgumentException("personalization needs at least one photo");

@@ -1,6 +1,6 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Autograd;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Models;
 using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Pipeline;

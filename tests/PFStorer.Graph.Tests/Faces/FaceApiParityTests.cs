@@ -1,6 +1,6 @@
 using System.Text.Json;
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Tests;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Graph.Sampling;
 using Xunit;

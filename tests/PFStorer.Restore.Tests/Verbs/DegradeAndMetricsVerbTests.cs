@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Degradations;
 using PFStorer.Training.Metrics;
 using Xunit;
@@ -29,7 +29,7 @@ public class DegradeAndMetricsVerbTests : IDisposable
         string input = Sub("in");
         File.Copy(Fixtures.Path("image-ops", "astronaut_128.png"), Path.Combine(input, "astronaut.png"));
         var photo = ImageFile.Read(Path.Combine(input, "astronaut.png"));
-        ImageFile.WriteJpeg(Path.Combine(input, "second.jpg"), photo, 90);
+        File.WriteAllBytes(Path.Combine(input, "second.jpg"), ImageFile.Encode(photo, ImageSaveOptions.Jpeg(90)));
         return input;
     }
 
@@ -61,7 +61,7 @@ public class DegradeAndMetricsVerbTests : IDisposable
             var written = ImageFile.Read(Path.Combine(outA, name + ".png"));
             Assert.True(regenerated.U8.AsSpan().SequenceEqual(written.U8), $"{name}: sidecar does not regenerate the written pixels");
             // The PNG carries the same record in a tEXt chunk.
-            var text = PngCodec.ReadText(File.ReadAllBytes(Path.Combine(outA, name + ".png")), name);
+            var text = ImageFile.ReadText(File.ReadAllBytes(Path.Combine(outA, name + ".png")), name);
             Assert.Equal(sidecar.RootElement.GetRawText(), JsonDocument.Parse(text["pfstorer.degradation"]).RootElement.GetRawText());
         }
         Assert.Empty(Directory.GetFiles(outA, "*.tmp")); // atomic writes leave no temporaries
@@ -102,8 +102,8 @@ public class DegradeAndMetricsVerbTests : IDisposable
         var photo = ImageFile.Read(Path.Combine(reference, "astronaut.png"));
         var second = ImageFile.Read(Path.Combine(reference, "second.jpg"));
         var blurred = Filtering.GaussianBlur(photo, 5, 1.0).ToU8();
-        ImageFile.WritePng(Path.Combine(restored, "astronaut.png"), blurred);
-        ImageFile.WritePng(Path.Combine(restored, "second.png"), Noise.Jpeg(second, 40).ToU8());
+        File.WriteAllBytes(Path.Combine(restored, "astronaut.png"), ImageFile.Encode(blurred, ImageSaveOptions.Png()));
+        File.WriteAllBytes(Path.Combine(restored, "second.png"), ImageFile.Encode(Noise.Jpeg(second, 40).ToU8(), ImageSaveOptions.Png()));
         string json = Path.Combine(_dir.FullName, "metrics.json");
         Assert.Equal(0, Invoke("metrics", "--restored", restored, "--reference", reference, "--json", json));
 
@@ -123,8 +123,8 @@ public class DegradeAndMetricsVerbTests : IDisposable
         string reference = MakeInputs();
         string restored = Sub("restored");
         var small = Resize.ToSize(ImageFile.Read(Path.Combine(reference, "astronaut.png")), 64, 64, Interpolation.Area);
-        ImageFile.WritePng(Path.Combine(restored, "astronaut.png"), small);
-        ImageFile.WritePng(Path.Combine(restored, "unknown.png"), small);
+        File.WriteAllBytes(Path.Combine(restored, "astronaut.png"), ImageFile.Encode(small, ImageSaveOptions.Png()));
+        File.WriteAllBytes(Path.Combine(restored, "unknown.png"), ImageFile.Encode(small, ImageSaveOptions.Png()));
         Assert.Equal(1, Invoke("metrics", "--restored", restored, "--reference", reference));
     }
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using PFStorer.Graph.Faces;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Metrics;
 using Xunit;
 
@@ -36,7 +36,7 @@ public class FaceVerbsTests : IDisposable
         var pair = ImageFile.Read(FaceFixtures.Image("pair"));
         var flat = Image.NewU8(pair.Width, pair.Height, 3);
         Array.Fill(flat.U8!, (byte)128);
-        ImageFile.WritePng(Path.Combine(restored, "lost.png"), flat);
+        File.WriteAllBytes(Path.Combine(restored, "lost.png"), ImageFile.Encode(flat, ImageSaveOptions.Png()));
 
         string json = Path.Combine(_dir.FullName, "metrics.json");
         Assert.Equal(0, Invoke("metrics", "--restored", restored, "--reference", reference, "--json", json, "--face-weights", FaceFixtures.WeightsDir));

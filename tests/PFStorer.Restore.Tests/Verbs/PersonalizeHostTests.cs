@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using Xunit;
 
 namespace PFStorer.Restore.Tests;
@@ -28,7 +28,7 @@ public sealed class PersonalizeHostTests : IDisposable
         (code, stdout, stderr) = _host.Restore(Fixtures.Example("astronaut", "old.png"), "--identity", identity, "-o", _host.PathOf("out"));
         Assert.True(code == 0, $"restore exit {code}\n{stdout}\n{stderr}");
         string output = _host.PathOf("out", "old.png");
-        var text = PngCodec.ReadText(File.ReadAllBytes(output), output);
+        var text = ImageFile.ReadText(output);
         Assert.Equal("astronaut.pfid.safetensors", text["pfstorer:identity"]);
         Assert.Contains("*", text["pfstorer:prompt"]);
         Assert.Equal(16, text["pfstorer:identity_sha256"].Length);

@@ -1,5 +1,5 @@
 using Xunit;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Degradations;
 
 namespace PFStorer.Training.Tests.Degradations;

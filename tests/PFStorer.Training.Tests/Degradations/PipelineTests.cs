@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Degradations;
 using Xunit;
 

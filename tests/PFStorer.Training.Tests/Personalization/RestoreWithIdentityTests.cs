@@ -1,5 +1,5 @@
 using PFStorer.Graph;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Graph.Modules;
 using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Pipeline;

@@ -1,5 +1,5 @@
 using PFStorer.Graph;
-using PFStorer.Graph.Imaging;
+using PFStorer.Images;
 using PFStorer.Training.Personalization;
 
 namespace PFStorer.Training.Tests.Personalization;
