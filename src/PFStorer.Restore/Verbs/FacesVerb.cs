@@ -79,6 +79,7 @@ internal static class FacesVerb
                         continue;
                     }
                     var drawn = ImageFile.Encode(FaceDrawing.Draw(image, faces), ImageSaveOptions.Png());
+                    Directory.CreateDirectory(drawDir);
                     AtomicFile.Write(output, stream => stream.Write(drawn));
                     Console.WriteLine($"  drawn: {output}");
                 }
