@@ -1,7 +1,17 @@
 using System.CommandLine;
 using PFStorer.Restore;
 
-// The console host: one verb per file under Verbs/, registered here.
+// The console host: one verb per file under Verbs/, registered here. Exit codes are the same for every verb (ExitCodes).
 var root = new RootCommand("PFStorer.Native — personalized face restoration (StableSR + PFStorer) in C# with CUDA kernels.");
 foreach (var verb in VerbRegistry.All()) root.Subcommands.Add(verb);
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0) return HostErrors.ParseErrors(parse);
+if (HostErrors.UnknownOptions(parse) is { } usage) return usage;
+try
+{
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e)
+{
+    return HostErrors.Unhandled(e);
+}

@@ -15,20 +15,29 @@ internal sealed class HostRunner : IDisposable
 
     public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
-        string host = typeof(RestoreVerb).Assembly.Location;
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(host);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = Start(args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3))) { p.Kill(true); throw new TimeoutException($"pfstorer {string.Join(' ', args)} ran over 3 minutes"); }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Starts the host with redirected output; the caller reads it and waits.</summary>
+    public Process Start(params string[] args)
+    {
+        string host = typeof(RestoreVerb).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(host);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>The tiny model's arguments for `restore` (2 steps on the CPU).</summary>
+    public static readonly string[] TinyRestoreOptions = ["--weights", TinyModel, "--vae", TinyVae, "--steps", "2", "--device", "cpu"];
+
     /// <summary>`restore` with the tiny demo weights and 2 steps (the model is random; these tests are about the host).</summary>
     public (int ExitCode, string Stdout, string Stderr) Restore(params string[] args) =>
-        Run(["restore", .. args, "--weights", TinyModel, "--vae", TinyVae, "--steps", "2", "--device", "cpu"]);
+        Run(["restore", .. args, .. TinyRestoreOptions]);
 
     public void Dispose()
     {

@@ -26,26 +26,33 @@ internal static class MetricsVerb
             DefaultValueFactory = _ => SsimWindow.Gaussian,
         };
         var cmd = new Command("metrics", "PSNR and SSIM of restored images against references.") { restored, reference, json, ssim };
-        cmd.SetAction(parse => Run(parse.GetValue(restored)!, parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(ssim)));
+        cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse.GetValue(restored)!, parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(ssim), cancel)));
         return cmd;
     }
 
     internal sealed record Row(string Name, double Psnr, double Ssim);
 
-    internal static int Run(string restoredDir, string referenceDir, string? jsonPath, SsimWindow window)
+    internal static int Run(string restoredDir, string referenceDir, string? jsonPath, SsimWindow window, CancellationToken cancel = default)
     {
         foreach (var dir in new[] { restoredDir, referenceDir })
             if (!Directory.Exists(dir))
             {
                 Console.Error.WriteLine($"metrics: {dir}: no such folder");
-                return 2;
+                return ExitCodes.Usage;
             }
+        var images = Directory.EnumerateFiles(restoredDir).Concat(Directory.EnumerateFiles(referenceDir)).Where(IsImage);
+        if (jsonPath != null && OutputLocation.CheckFile(jsonPath, "--json", images) is { } unusable)
+        {
+            Console.Error.WriteLine($"metrics: {unusable}");
+            return ExitCodes.Usage;
+        }
         var references = Directory.EnumerateFiles(referenceDir).Where(IsImage)
             .GroupBy(Path.GetFileNameWithoutExtension).ToDictionary(g => g.Key!, g => g.Order(StringComparer.Ordinal).First());
         var rows = new List<Row>();
         var problems = new List<string>();
         foreach (var file in Directory.EnumerateFiles(restoredDir).Where(IsImage).Order(StringComparer.Ordinal))
         {
+            if (cancel.IsCancellationRequested) return ExitCodes.Interrupted;
             string name = Path.GetFileNameWithoutExtension(file);
             if (!references.TryGetValue(name, out var refFile))
             {
@@ -80,7 +87,7 @@ internal static class MetricsVerb
         foreach (var r in rows) table.AddRow(Markup.Escape(r.Name), $"{r.Psnr:F3}", $"{r.Ssim:F4}");
         table.AddEmptyRow().AddRow("[bold]mean[/]", $"[bold]{mean.Psnr:F3}[/]", $"[bold]{mean.Ssim:F4}[/]");
         AnsiConsole.Write(table);
-        if (jsonPath != null) AtomicFile.Write(jsonPath, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(rows, mean, window))));
+        if (jsonPath != null) AtomicFile.Write(jsonPath, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(rows, mean, window))), cancel: cancel);
         return problems.Count == 0 ? 0 : 1;
     }
 

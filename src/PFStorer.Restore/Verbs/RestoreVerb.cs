@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Imaging;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Graph.Sampling;
@@ -62,13 +63,14 @@ internal static class RestoreVerb
             Precision = parse.GetValue(PrecisionOpt) == "bf16" ? Precision.Bf16 : Precision.Fp32,
             Device = parse.GetValue(DeviceOpt) switch { "cpu" => DeviceChoice.Cpu, "cuda" => DeviceChoice.Cuda, _ => DeviceChoice.Auto },
         };
-        try { settings.Validate(); }
+        try { Restorer.Validate(settings, parse.GetValue(Weights)!); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
 
         var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
         foreach (var p in problems) Error(p);
         if (files.Count == 0) return Fail(2, "no input images");
         string outDir = Path.GetFullPath(parse.GetValue(Output)!);
+        if (OutputLocation.CheckFolder(outDir, "--output") is { } unusable) return Fail(2, unusable);
 
         Restorer restorer;
         var loadClock = Stopwatch.StartNew();
@@ -105,7 +107,7 @@ internal static class RestoreVerb
                 if (cancel.IsCancellationRequested) break;
                 string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png");
                 string name = Path.GetFileName(file);
-                string? refusal = string.Equals(target, file, StringComparison.Ordinal) ? "the output would replace the input; choose another --output folder"
+                string? refusal = FileIdentity.SameAsAny(target, files) ? $"the output {target} is an input (the same file); choose another --output folder"
                     : !outputs.Add(target) ? $"another input of this batch already writes {target}" : null;
                 if (refusal != null) { Failed(file, $"{file}: {refusal}"); continue; }
                 if (File.Exists(target) && !parse.GetValue(Overwrite))
@@ -124,7 +126,7 @@ internal static class RestoreVerb
                     outcomes.Add((file, Outcome.Restored, target));
                 }
                 catch (OperationCanceledException) { Failed(file, $"{file}: cancelled"); break; }
-                catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+                catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException or NonFiniteLatentException)
                 {
                     Failed(file, e is ImageFormatException ? e.Message : $"{file}: {e.Message}");
                 }
@@ -135,7 +137,7 @@ internal static class RestoreVerb
             Console.WriteLine($"summary: {restoredCount} restored, {skipped} skipped, {failed} failed of {files.Count + problems.Count} inputs in {clock.Elapsed.TotalSeconds:0.0} s"
                 + (stepsDone > 0 ? $", {stepsDone / clock.Elapsed.TotalSeconds:0.00} steps/s" : ""));
             foreach (var (_, _, detail) in outcomes.Where(o => o.Outcome == Outcome.Failed)) Console.WriteLine($"  failed: {detail}");
-            return failed > 0 || cancel.IsCancellationRequested ? 1 : 0;
+            return cancel.IsCancellationRequested ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failed : ExitCodes.Ok;
         }
     }
 
