@@ -141,6 +141,21 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void InputsThatWouldShareAnOutputNameAreRefusedUpFront()
+    {
+        using var host = new HostRunner();
+        File.Copy(HostRunner.SampleImage, host.PathOf("x.png"));
+        ImageFile.WriteJpeg(host.PathOf("x.jpg"), ImageFile.Read(HostRunner.SampleImage), 90);
+        var (code, stdout, stderr) = host.Restore(host.PathOf("x.png"), host.PathOf("x.jpg"), "-o", host.PathOf("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("would all be written as x.png", stderr);
+        Assert.DoesNotContain("weights loaded", stdout);
+        var degrade = host.Run("degrade", host.PathOf("x.png"), host.PathOf("x.jpg"), "-o", host.PathOf("out"));
+        Assert.Equal(2, degrade.ExitCode);
+        Assert.Contains("would all be written as x.png", degrade.Stderr);
+    }
+
+    [Fact]
     public void HugeTileSizeIsCappedToTheImage()
     {
         using var host = new HostRunner();

@@ -29,21 +29,25 @@ public static class ImageFile
         throw new ImageFormatException(source, "neither a PNG nor a JPEG file");
     }
 
-    /// <summary>Writes a PNG atomically (temporary file + rename), with optional tEXt metadata.</summary>
-    public static void WritePng(string path, Image image, IReadOnlyDictionary<string, string>? text = null)
-        => WriteAtomically(path, PngCodec.Encode(image, text));
+    /// <summary>
+    /// Writes a PNG atomically (temporary file + rename), with optional tEXt metadata. Without
+    /// <paramref name="overwrite"/> an existing file is never replaced, even one created while this was encoding
+    /// (IOException "already exists").
+    /// </summary>
+    public static void WritePng(string path, Image image, IReadOnlyDictionary<string, string>? text = null, bool overwrite = true)
+        => WriteAtomically(path, PngCodec.Encode(image, text), overwrite);
 
     public static void WriteJpeg(string path, Image image, int quality)
-        => WriteAtomically(path, JpegCodec.Encode(image, quality));
+        => WriteAtomically(path, JpegCodec.Encode(image, quality), overwrite: true);
 
     /// <summary>
     /// Creates the parent folder if needed; encoding happens before the temporary file exists, so a failed encode
     /// leaves nothing behind.
     /// </summary>
-    private static void WriteAtomically(string path, byte[] bytes)
+    private static void WriteAtomically(string path, byte[] bytes, bool overwrite)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        AtomicFile.Write(path, stream => stream.Write(bytes));
+        AtomicFile.Write(path, stream => stream.Write(bytes), overwrite);
     }
 
     internal static void CheckSize(string source, long width, long height, long maxPixels)

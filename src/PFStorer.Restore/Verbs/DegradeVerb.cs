@@ -40,11 +40,10 @@ internal static class DegradeVerb
             return ExitCodes.Usage;
         }
         string outFull = Path.GetFullPath(outDir);
-        var byName = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (byName != null)
+        if (ImageInputs.OutputClashes(files) is { Count: > 0 } clashes)
         {
-            Console.Error.WriteLine($"degrade: {string.Join(" and ", byName)} would both be written as {byName.Key}.png");
-            return 2;
+            foreach (var c in clashes) Console.Error.WriteLine($"degrade: {c}");
+            return ExitCodes.Usage;
         }
         if (OutputLocation.CheckFolder(outFull, "-o") is { } unusable)
         {

@@ -71,6 +71,7 @@ internal static class RestoreVerb
         if (files.Count == 0) return Fail(2, "no input images");
         string outDir = Path.GetFullPath(parse.GetValue(Output)!);
         if (OutputLocation.CheckFolder(outDir, "--output") is { } unusable) return Fail(2, unusable);
+        if (ImageInputs.OutputClashes(files) is { Count: > 0 } clashes) return Fail(2, string.Join("; ", clashes));
 
         Restorer restorer;
         var loadClock = Stopwatch.StartNew();
@@ -120,7 +121,7 @@ internal static class RestoreVerb
                     int steps = 0;
                     var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel));
                     stepsDone += steps;
-                    ImageFile.WritePng(target, restored, new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name });
+                    ImageFile.WritePng(target, restored, new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name }, parse.GetValue(Overwrite));
                     double rate = steps / Math.Max(imageClock.Elapsed.TotalSeconds, 1e-9);
                     Console.WriteLine($"{name}: {image.Width}x{image.Height} → {restored.Width}x{restored.Height} in {imageClock.Elapsed.TotalSeconds:0.0} s ({rate:0.00} steps/s) → {target}");
                     outcomes.Add((file, Outcome.Restored, target));

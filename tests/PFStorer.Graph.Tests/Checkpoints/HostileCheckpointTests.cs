@@ -31,6 +31,10 @@ public sealed class HostileCheckpointTests
     [InlineData("subprocess", "Popen")]
     [InlineData("functools", "partial")]
     [InlineData("torch.serialization", "load")]
+    [InlineData("pytorch_lightning.utilities.cloud_io", "load")]          // Lightning, but not a name checkpoints contain (issue 16, class 11)
+    [InlineData("pytorch_lightning.callbacks.model_checkpoint", "os")]
+    [InlineData("lightning.pytorch.trainer", "Trainer")]
+    [InlineData("pytorch_lightning_evil", "ModelCheckpoint")]
     public void GlobalOutsideTheAllowListIsRejectedAndNothingRuns(string module, string name)
     {
         string marker = Path.Combine(Path.GetTempPath(), $"pfstorer-pwned-{Guid.NewGuid():N}");
@@ -39,6 +43,19 @@ public sealed class HostileCheckpointTests
         var p4 = new PickleWriter().Proto(4).StackGlobal(module, name).Mark().Str($"touch {marker}").Tuple().Reduce().Stop();
         Rejects<UnsafePickleException>(InCheckpoint(p4), "evil4.ckpt", $"GLOBAL {module}.{name} is not on the allow-list");
         Assert.False(File.Exists(marker));
+    }
+
+    [Theory]
+    [InlineData("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint")]
+    [InlineData("pytorch_lightning.callbacks.early_stopping", "EarlyStopping")]
+    [InlineData("lightning.pytorch.callbacks.progress.tqdm_progress", "TQDMProgressBar")]
+    [InlineData("pytorch_lightning.utilities.parsing", "AttributeDict")]
+    public void LightningNamesThatCheckpointsContainAreInertPlaceholders(string module, string name)
+    {
+        var p = new PickleWriter().Proto().EmptyDict().Mark().Str("state_dict").EmptyDict().Str("callbacks").EmptyDict().Mark()
+            .Global(module, name).EmptyDict().SetItems().SetItems().Stop();
+        using var c = Checkpoint.Open(ByteSource.FromMemory(InCheckpoint(p), "lightning.ckpt"));
+        Assert.Empty(c.Tensors);
     }
 
     public static TheoryData<string, byte[], string> MisusedAllowedObjects() => new()
