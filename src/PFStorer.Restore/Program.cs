@@ -1,7 +1,11 @@
 using System.CommandLine;
 using PFStorer.Restore;
+using Spectre.Console;
 
 // The console host: one verb per file under Verbs/, registered here. Exit codes are the same for every verb (ExitCodes).
+// Tables and progress are plain text in a pipe or file, whatever TERM says (no escape codes in `metrics | cat`).
+if (Console.IsOutputRedirected)
+    AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
 var root = new RootCommand("PFStorer.Native — personalized face restoration (StableSR + PFStorer) in C# with CUDA kernels.");
 foreach (var verb in VerbRegistry.All()) root.Subcommands.Add(verb);
 var parse = root.Parse(args);

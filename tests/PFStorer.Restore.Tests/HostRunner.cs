@@ -27,6 +27,7 @@ internal sealed class HostRunner : IDisposable
     {
         string host = typeof(RestoreVerb).Assembly.Location;
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["TERM"] = "xterm-256color";   // as in a user's shell: the host must still write plain text into the pipe
         psi.ArgumentList.Add(host);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return Process.Start(psi)!;

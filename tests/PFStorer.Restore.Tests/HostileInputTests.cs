@@ -209,6 +209,18 @@ public sealed class HostileInputTests
         }
     }
 
+    [Fact]
+    public void OutputIntoAPipeHasNoEscapeCodes()
+    {
+        using var host = new HostRunner();
+        Directory.CreateDirectory(host.PathOf("a"));
+        File.Copy(HostRunner.SampleImage, host.PathOf("a", "x.png"));
+        var (code, stdout, stderr) = host.Run("metrics", "--restored", host.PathOf("a"), "--reference", host.PathOf("a"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("mean", stdout);
+        Assert.DoesNotContain('\u001b', stdout + stderr);
+    }
+
     // ---- class 6: interruption leaves no temporary file and never a half-written output ----
 
     /// <summary>Every writing verb, run once with a stale temporary file of its output planted beside it (left by a killed process).</summary>

@@ -270,6 +270,18 @@ public sealed class HostileCheckpointTests
         { "too short", [1, 2, 3], "too short for a safetensors header" },
     };
 
+    [Fact]
+    public void MillionsOfEmptyTensorsAreRefusedAtTheLimit()
+    {
+        // The probe's 95 MB header of 1.6 M empty tensors took 29 s and 1.7 GB; one tensor over the limit is enough here.
+        var header = new StringBuilder("{");
+        for (int i = 0; i <= Checkpoint.MaxTensors; i++) header.Append(i == 0 ? "" : ",").Append($"\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+        Rejects<CheckpointFormatException>(Safetensors(header.Append('}').ToString(), 0), "many.safetensors", $"more than {Checkpoint.MaxTensors} tensors");
+        var p = new PickleWriter().Proto().EmptyDict().Mark();
+        for (int i = 0; i <= Checkpoint.MaxTensors; i++) p.Str($"t{i}").Tensor("FloatStorage", "0", 0, 0, [0], [1]);
+        Rejects<CheckpointFormatException>(TestZip.TorchCheckpoint(p.SetItems().Stop().ToArray(), [("0", [])]), "many.ckpt", $"more than {Checkpoint.MaxTensors} tensors");
+    }
+
     [Theory]
     [MemberData(nameof(BadSafetensors))]
     public void MalformedSafetensorsAreRejected(string what, byte[] file, string expected)
