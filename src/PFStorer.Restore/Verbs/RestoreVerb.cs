@@ -96,7 +96,6 @@ internal static class RestoreVerb
             var outcomes = new List<(string File, Outcome Outcome, string Detail)>();
             var clock = Stopwatch.StartNew();
             int stepsDone = 0;
-            var outputs = new HashSet<string>(StringComparer.Ordinal);
             // A failure names the file in its message; the batch goes on.
             void Failed(string file, string message)
             {
@@ -108,9 +107,8 @@ internal static class RestoreVerb
                 if (cancel.IsCancellationRequested) break;
                 string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + ".png");
                 string name = Path.GetFileName(file);
-                string? refusal = FileIdentity.SameAsAny(target, files) ? $"the output {target} is an input (the same file); choose another --output folder"
-                    : !outputs.Add(target) ? $"another input of this batch already writes {target}" : null;
-                if (refusal != null) { Failed(file, $"{file}: {refusal}"); continue; }
+                // Output names are unique (clashes were refused up front); an output may still be an input's file.
+                if (FileIdentity.SameAsAny(target, files)) { Failed(file, $"{file}: the output {target} is an input (the same file); choose another --output folder"); continue; }
                 if (File.Exists(target) && !parse.GetValue(Overwrite))
                 { outcomes.Add((file, Outcome.Skipped, "output exists (use --overwrite)")); Console.WriteLine($"{name}: skipped, {target} exists (use --overwrite to replace it)"); continue; }
                 try
