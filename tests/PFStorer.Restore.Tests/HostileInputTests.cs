@@ -173,8 +173,19 @@ public sealed class HostileInputTests
         File.Copy(HostRunner.SampleImage, host.PathOf("lq.png"));
         var (code, stdout, stderr) = host.Restore(host.PathOf("lq.png"), "-o", host.PathOf("out"), "--upscale", "100000");
         Assert.True(code == 1, stdout + stderr);
-        Assert.Contains("--upscale 100000 makes 32x32 an image of", stderr);
+        Assert.Contains("--upscale 100000: 32x32 would be processed at 3200000x3200000 pixels; the limit is 268435456 pixels", stderr);
         Assert.DoesNotContain("   at ", stderr);
+    }
+
+    [Fact]
+    public void AThinInputThatTheTileWouldBlowUpFailsWithOneLine()
+    {
+        // 1 pixel high: bringing the short side up to one 16-latent tile (128 px) makes 40000 px wide → 5.1e9 pixels.
+        using var host = new HostRunner();
+        ImageFile.WritePng(host.PathOf("thin.png"), Image.FromU8(new byte[40_000 * 3], 40_000, 1, 3));
+        var (code, stdout, stderr) = host.Restore(host.PathOf("thin.png"), "-o", host.PathOf("out"));
+        Assert.True(code == 1, stdout + stderr);
+        Assert.Contains("thin.png: --upscale 4: 40000x1 would be processed at 5120000x128 pixels", stderr);
     }
 
     [Fact]

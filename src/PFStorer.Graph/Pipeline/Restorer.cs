@@ -85,10 +85,11 @@ public sealed class Restorer : IDisposable
             using var _ = GradMode.NoGrad();
             int h = input.Height, w = input.Width;
             int tile = TileFor(settings, h, w);
-            long outputPixels = (long)(h * (double)settings.Upscale) * (long)(w * (double)settings.Upscale);
-            if (outputPixels > MaxOutputPixels)
-                throw new ArgumentException($"--upscale {settings.Upscale} makes {w}x{h} an image of {outputPixels} pixels; the limit is {MaxOutputPixels}");
             float s = Math.Max(8f * tile / Math.Min(h, w), settings.Upscale);
+            // The working image (≥ the output: s ≥ upscale) must fit; a thin input brought up to one tile can be huge too.
+            double workW = Math.Floor(w * (double)s), workH = Math.Floor(h * (double)s);
+            if (workW * workH > MaxPixels)
+                throw new ArgumentException($"--upscale {settings.Upscale}: {w}x{h} would be processed at {workW}x{workH} pixels; the limit is {MaxPixels} pixels");
             int uh = (int)(h * s), uw = (int)(w * s);
             var lq = ToPlanes(input);
             var up = TorchResize.Bicubic(lq, 3, h, w, uh, uw);
@@ -172,8 +173,8 @@ public sealed class Restorer : IDisposable
         }
     }
 
-    /// <summary>Largest output a restoration may produce (2^28 pixels, 16384² — about 3 GB of working planes).</summary>
-    public const long MaxOutputPixels = 1L << 28;
+    /// <summary>Largest image a restoration may work on or produce (2^28 pixels, 16384² — about 3 GB of working planes).</summary>
+    public const long MaxPixels = 1L << 28;
 
     /// <summary>
     /// The latent tile for an h×w input: the one asked for (or the model's), capped to what the image needs. A tile
