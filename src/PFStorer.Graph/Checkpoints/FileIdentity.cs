@@ -18,14 +18,21 @@ public static class FileIdentity
     /// <summary>"device:inode" of the file a path finally names (off Linux: its full path), or null when nothing is there.</summary>
     public static string? Key(string path)
     {
-        if (!OperatingSystem.IsLinux()) return File.Exists(path) || Directory.Exists(path) ? Path.GetFullPath(path) : null;
-        Span<byte> buffer = stackalloc byte[256];   // struct stat: 144 bytes on x86-64, 128 on arm64; st_dev and st_ino lead both
-        unsafe
+        if (OperatingSystem.IsLinux())
         {
-            fixed (byte* p = buffer)
-                if (Stat(path, p) != 0) return null;
+            Span<byte> buffer = stackalloc byte[256];   // struct stat: 144 bytes on x86-64, 128 on arm64; st_dev and st_ino lead both
+            try
+            {
+                unsafe
+                {
+                    fixed (byte* p = buffer)
+                        if (Stat(path, p) != 0) return null;
+                }
+                return $"{BitConverter.ToUInt64(buffer[..8])}:{BitConverter.ToUInt64(buffer[8..16])}";
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }   // a libc without stat(): paths below
         }
-        return $"{BitConverter.ToUInt64(buffer[..8])}:{BitConverter.ToUInt64(buffer[8..16])}";
+        return File.Exists(path) || Directory.Exists(path) ? Path.GetFullPath(path) : null;
     }
 
     [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
