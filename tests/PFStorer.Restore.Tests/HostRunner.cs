@@ -16,17 +16,6 @@ internal sealed class HostRunner : IDisposable
     /// <summary>Environment variables given to every run (e.g. SOURCE_DATE_EPOCH).</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
-    /// <summary>Starts the host with redirected output; the caller reads it and waits.</summary>
-    public Process Start(params string[] args)
-    {
-        string host = typeof(RestoreVerb).Assembly.Location;
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(host);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in Environment) psi.Environment[k] = v;
-        return Process.Start(psi)!;
-    }
-
     public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
         using var p = Start(args);
@@ -36,9 +25,27 @@ internal sealed class HostRunner : IDisposable
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Starts the host with redirected output; the caller reads it and waits. It runs under `env --default-signal=INT`:
+    /// a test runner may ignore SIGINT, children inherit that, and .NET then leaves SIGINT ignored (as shells do for
+    /// background jobs) — the host must see Ctrl-C as a user's shell delivers it.
+    /// </summary>
+    public Process Start(params string[] args)
+    {
+        string host = typeof(RestoreVerb).Assembly.Location;
+        var psi = new ProcessStartInfo("env") { WorkingDirectory = Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["TERM"] = "xterm-256color";   // as in a user's shell: the host must still write plain text into the pipe
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
+        foreach (var a in (string[])["--default-signal=INT", "dotnet", host, .. args]) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>The tiny model's arguments for `restore` (2 steps on the CPU).</summary>
+    public static readonly string[] TinyRestoreOptions = ["--weights", TinyModel, "--vae", TinyVae, "--steps", "2", "--device", "cpu"];
+
     /// <summary>`restore` with the tiny demo weights and 2 steps (the model is random; these tests are about the host).</summary>
     public (int ExitCode, string Stdout, string Stderr) Restore(params string[] args) =>
-        Run(["restore", .. args, "--weights", TinyModel, "--vae", TinyVae, "--steps", "2", "--device", "cpu"]);
+        Run(["restore", .. args, .. TinyRestoreOptions]);
 
     public void Dispose()
     {

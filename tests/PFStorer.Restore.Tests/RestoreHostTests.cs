@@ -67,7 +67,7 @@ public class RestoreHostTests
         var bytes = File.ReadAllBytes(host.PathOf("lq.png"));
         var (code, _, stderr) = host.Restore(host.PathOf("lq.png"), "-o", host.Dir, "--overwrite");
         Assert.Equal(1, code);
-        Assert.Contains("replace the input", stderr);
+        Assert.Contains("is an input (the same file)", stderr);
         Assert.Equal(bytes, File.ReadAllBytes(host.PathOf("lq.png")));
     }
 

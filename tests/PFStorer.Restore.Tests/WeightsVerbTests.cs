@@ -76,7 +76,7 @@ public sealed class WeightsVerbTests : IDisposable
         }
         var again = Run(null, "convert", output, output);
         Assert.Equal(2, again.Code);
-        Assert.Contains("refusing to overwrite the input", again.Err);
+        Assert.Contains("is one of the inputs (the same file); refusing to overwrite it", again.Err);
         Assert.Equal(2, Run(null, "convert", input, Path.Combine(_dir, "x.safetensors"), "--dtype", "i8").Code);
     }
 

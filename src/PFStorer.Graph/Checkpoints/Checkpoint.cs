@@ -12,6 +12,18 @@ namespace PFStorer.Graph.Checkpoints;
 public abstract class Checkpoint : IDisposable
 {
     private const int ChunkBytes = 1 << 22;
+
+    /// <summary>
+    /// Most tensors a checkpoint may hold. StableSR's files hold a few thousand; a header of millions of empty tensors
+    /// costs seconds and gigabytes to take in, so it is refused once this many are read (docs/host.md).
+    /// </summary>
+    public const int MaxTensors = 100_000;
+
+    /// <summary>Throws when a reader is about to take in one tensor more than <see cref="MaxTensors"/>.</summary>
+    internal static void CheckTensorCount(string file, int count)
+    {
+        if (count >= MaxTensors) throw new CheckpointFormatException(file, $"more than {MaxTensors} tensors; no StableSR checkpoint has that many");
+    }
     private readonly Dictionary<string, CheckpointTensor> _byName = new(StringComparer.Ordinal);
 
     protected ByteSource Source { get; }

@@ -8,17 +8,22 @@ public static class CheckpointConversion
     /// dtype unless <paramref name="floatDType"/> asks for another float type; integer tensors are never changed.
     /// The source's metadata (e.g. global_step) is carried over, plus format = "pt" as other tools expect.
     /// </summary>
-    public static void ToSafetensors(Checkpoint source, string outputPath, CheckpointDType? floatDType = null)
+    /// <param name="cancel">observed between tensors and between chunks of a tensor.</param>
+    public static void ToSafetensors(Checkpoint source, string outputPath, CheckpointDType? floatDType = null, CancellationToken cancel = default)
     {
         if (floatDType is { } f && !f.IsFloat()) throw new ArgumentException($"{f} is not a float dtype", nameof(floatDType));
-        if (Path.GetFullPath(outputPath) == Path.GetFullPath(source.Path))
-            throw new ArgumentException($"refusing to overwrite the input {source.Path}");
+        if (FileIdentity.SameFile(outputPath, source.Path))
+            throw new ArgumentException($"{outputPath}: is the input {source.Path} (the same file); refusing to overwrite it");
         var metadata = new Dictionary<string, string>(source.Metadata) { ["format"] = "pt" };
         var entries = source.Tensors.Select(t =>
         {
             var dtype = t.DType.IsFloat() ? floatDType ?? t.DType : t.DType;
-            return new SafetensorsEntry(t.Name, dtype, t.ShapeArray(), stream => source.ReadElements(t, dtype, chunk => stream.Write(chunk)));
+            return new SafetensorsEntry(t.Name, dtype, t.ShapeArray(), stream => source.ReadElements(t, dtype, chunk =>
+            {
+                cancel.ThrowIfCancellationRequested();
+                stream.Write(chunk);
+            }));
         });
-        SafetensorsWriter.Write(outputPath, entries, metadata);
+        SafetensorsWriter.Write(outputPath, entries, metadata, cancel);
     }
 }

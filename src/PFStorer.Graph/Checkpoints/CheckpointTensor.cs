@@ -16,8 +16,8 @@ public sealed class CheckpointTensor
     public ReadOnlySpan<long> Strides => _strides;
     public long StorageOffset { get; }
     public long Numel { get; }
-    /// <summary>Size of the elements the tensor itself covers, in its file dtype.</summary>
-    public long Bytes => Numel * DType.Size();
+    /// <summary>Size of the elements the tensor itself covers, in its file dtype (never more than its storage holds).</summary>
+    public long Bytes { get; }
 
     /// <summary>Byte position of the backing storage in the file, and the storage's length in bytes.</summary>
     internal long StorageStart { get; }
@@ -48,9 +48,15 @@ public sealed class CheckpointTensor
             if (numel > 0)
                 for (int i = 0; i < shape.Length; i++) last = checked(last + (shape[i] - 1L) * _strides[i]);
             Numel = numel;
+            Bytes = checked(numel * dtype.Size());
             long needed = numel == 0 ? 0 : checked((last + 1) * dtype.Size());
             if (needed > storageBytes)
                 throw new CheckpointFormatException(file, $"tensor '{name}' {ShapeString} {dtype} needs {needed} bytes of storage but only {storageBytes} are there");
+            // A view may repeat storage elements (stride 0, overlapping strides); loading it would then write more than
+            // the file holds, so a tiny file could ask for gigabytes. State dicts never do this: refuse (docs/host.md).
+            if (Bytes > storageBytes)
+                throw new CheckpointFormatException(file, $"tensor '{name}' {ShapeString} {dtype} with strides [{string.Join(',', _strides)}] covers {Bytes} bytes, " +
+                    $"more than the {storageBytes} bytes of its storage (a zero or overlapping stride); refusing to expand it");
         }
         catch (OverflowException)
         {

@@ -1,4 +1,3 @@
-using System.Text;
 using PFStorer.Graph.Modules;
 using PFStorer.Kernels;
 
@@ -84,13 +83,14 @@ public sealed class LoadReport
         return report;
     }
 
-    public override string ToString()
+    /// <summary>The summary line, then one line per missing, unexpected and mismatched key (names as the file has them).</summary>
+    public IEnumerable<string> Lines()
     {
-        var sb = new StringBuilder();
-        sb.Append($"{Matched} matched, {Missing.Count} missing, {Unexpected.Count} unexpected, {Mismatched.Count} shape mismatches, {Ignored.Count} ignored");
-        foreach (var m in Missing) sb.Append($"\n  missing     {m}");
-        foreach (var u in Unexpected) sb.Append($"\n  unexpected  {u}");
-        foreach (var m in Mismatched) sb.Append($"\n  mismatched  {m}");
-        return sb.ToString();
+        yield return $"{Matched} matched, {Missing.Count} missing, {Unexpected.Count} unexpected, {Mismatched.Count} shape mismatches, {Ignored.Count} ignored";
+        foreach (var m in Missing) yield return $"  missing     {m}";
+        foreach (var u in Unexpected) yield return $"  unexpected  {u}";
+        foreach (var m in Mismatched) yield return $"  mismatched  {m}";
     }
+
+    public override string ToString() => string.Join("\n", Lines());
 }

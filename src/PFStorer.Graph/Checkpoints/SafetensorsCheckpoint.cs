@@ -39,7 +39,12 @@ public sealed class SafetensorsCheckpoint : Checkpoint
         catch (DecoderFallbackException e) { throw new CheckpointFormatException(file, $"safetensors header is not valid UTF-8 (at byte {8 + e.Index})"); }
 
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = 8 }); }
+        try
+        {
+            // A streaming count first: a header of millions of entries is refused before a document is built for it.
+            CheckTensorCount(file, TopLevelEntries(headerBytes) - 1);   // one entry may be __metadata__
+            doc = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = 8 });
+        }
         catch (JsonException e) { throw new CheckpointFormatException(file, $"safetensors header is not valid JSON: {e.Message}"); }
         using (doc)
         {
@@ -52,7 +57,11 @@ public sealed class SafetensorsCheckpoint : Checkpoint
             {
                 if (!seen.Add(prop.Name)) throw new CheckpointFormatException(file, $"safetensors header names '{prop.Name}' twice");
                 if (prop.Name == "__metadata__") ReadMetadata(file, prop.Value, metadata);
-                else entries.Add(ReadEntry(file, prop.Name, prop.Value, dataStart, dataLength));
+                else
+                {
+                    CheckTensorCount(file, entries.Count);
+                    entries.Add(ReadEntry(file, prop.Name, prop.Value, dataStart, dataLength));
+                }
             }
             // File order = data order; adjacent entries must not overlap (zero-length entries overlap nothing).
             entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
@@ -70,6 +79,16 @@ public sealed class SafetensorsCheckpoint : Checkpoint
             }
             return new SafetensorsCheckpoint(source, entries.ConvertAll(e => e.Tensor), metadata, dataStart);
         }
+    }
+
+    /// <summary>Properties of the root object, counted up to one past the limit without building anything.</summary>
+    private static int TopLevelEntries(byte[] header)
+    {
+        var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = 8 });
+        int count = 0;
+        while (count <= MaxTensors + 1 && reader.Read())
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1) count++;
+        return count;
     }
 
     private static void ReadMetadata(string file, JsonElement value, Dictionary<string, string> metadata)

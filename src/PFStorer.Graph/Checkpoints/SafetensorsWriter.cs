@@ -15,7 +15,8 @@ public sealed record SafetensorsEntry(string Name, CheckpointDType DType, int[] 
 /// </summary>
 public static class SafetensorsWriter
 {
-    public static void Write(string path, IEnumerable<SafetensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <param name="cancel">observed between tensors; a cancelled write leaves neither the target nor a temporary file.</param>
+    public static void Write(string path, IEnumerable<SafetensorsEntry> entries, IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancel = default)
     {
         var sorted = entries.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
         for (int i = 0; i < sorted.Count; i++)
@@ -30,12 +31,13 @@ public static class SafetensorsWriter
             stream.Write(header);
             foreach (var e in sorted)
             {
+                cancel.ThrowIfCancellationRequested();
                 long before = stream.Position;
                 e.WriteData(stream);
                 if (stream.Position - before != e.Bytes)
                     throw new InvalidOperationException($"{path}: tensor '{e.Name}' wrote {stream.Position - before} bytes, expected {e.Bytes}");
             }
-        });
+        }, cancel: cancel);
     }
 
     /// <summary>Writes CPU tensors in their own dtypes (non-contiguous views are written in row-major order).</summary>

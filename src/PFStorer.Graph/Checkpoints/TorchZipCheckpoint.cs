@@ -77,6 +77,7 @@ public sealed class TorchZipCheckpoint : Checkpoint
         {
             string name = k as string ?? throw new CheckpointFormatException(file, $"state dict has a non-string key ({k})");
             if (v is not TensorRef t) { nonTensor.Add(name); continue; }
+            CheckTensorCount(file, tensors.Count);
             var entry = storages[t.Storage.Key].Entry;
             tensors.Add(new CheckpointTensor(file, name, t.Storage.DType, t.Shape, t.Strides, t.StorageOffset, entry.DataOffset, entry.Size));
         }

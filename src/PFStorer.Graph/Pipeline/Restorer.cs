@@ -29,10 +29,22 @@ public sealed class Restorer : IDisposable
     public Precision Precision { get; }
     public StableSRConfig Config => _weights.Config;
     /// <summary>The latent tile used when settings leave it open: image_size / 8 of the model (64 for the 512 model).</summary>
-    public int DefaultTileSize => TileSizeOf(_weights.Config);
+    public int DefaultTileSize => DefaultTileSizeOf(_weights.Config);
 
     /// <summary>image_size / 8 of a model, at least 8: the latent side it was trained on (and identities are learned at).</summary>
-    public static int TileSizeOf(StableSRConfig config) => Math.Max(8, config.ImageSize / 8);
+    public static int DefaultTileSizeOf(StableSRConfig config) => Math.Max(8, config.ImageSize / 8);
+
+    /// <summary>
+    /// Checks the settings against the model <paramref name="modelPath"/> would load (its default tile), before any
+    /// weights are read, so a bad --tile-overlap is refused in a moment rather than after minutes of loading.
+    /// </summary>
+    public static void Validate(RestoreSettings settings, string modelPath)
+    {
+        settings.Validate();
+        if (settings.TileOverlap is { } o && settings.TileSize == null && File.Exists(modelPath)
+            && DefaultTileSizeOf(StableSRWeights.ConfigFor(modelPath)) is var tile && o >= tile)
+            throw new ArgumentException($"--tile-overlap {o} must be below the tile size, {tile} for this model (or set --tile-size)");
+    }
 
     /// <summary>Takes ownership of <paramref name="weights"/>.</summary>
     public Restorer(StableSRWeights weights, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)
@@ -78,9 +90,13 @@ public sealed class Restorer : IDisposable
         lock (_gate)
         {
             using var _ = GradMode.NoGrad();
-            int tile = settings.TileSize ?? DefaultTileSize;
             int h = input.Height, w = input.Width;
+            int tile = TileFor(settings, h, w);
             float s = Math.Max(8f * tile / Math.Min(h, w), settings.Upscale);
+            // The working image (≥ the output: s ≥ upscale) must fit; a thin input brought up to one tile can be huge too.
+            double workW = Math.Floor(w * (double)s), workH = Math.Floor(h * (double)s);
+            if (workW * workH > MaxPixels)
+                throw new ArgumentException($"--upscale {settings.Upscale}: {w}x{h} would be processed at {workW}x{workH} pixels; the limit is {MaxPixels} pixels");
             int uh = (int)(h * s), uw = (int)(w * s);
             var lq = ToPlanes(input);
             var up = TorchResize.Bicubic(lq, 3, h, w, uh, uw);
@@ -196,7 +212,25 @@ public sealed class Restorer : IDisposable
         return identity;
     }
 
-    public static int OverlapFor(RestoreSettings settings, int tile) => settings.TileOverlap ?? tile / 2;
+
+    /// <summary>Largest image a restoration may work on or produce (2^28 pixels, 16384² — about 3 GB of working planes).</summary>
+    public const long MaxPixels = 1L << 28;
+
+    /// <summary>
+    /// The latent tile for an h×w input: the one asked for (or the model's), capped to what the image needs. A tile
+    /// larger than the input's latent short side at --upscale only enlarges the image to fill it (a 1024 tile made a
+    /// 32×32 input 65536 pixels wide), so it is capped to that side rounded up to 8, never below the model's own tile.
+    /// </summary>
+    public int TileFor(RestoreSettings settings, int h, int w)
+    {
+        int tile = settings.TileSize ?? DefaultTileSize;
+        double shortLatent = Math.Ceiling(Math.Min(h, w) * (double)settings.Upscale / 8);
+        int cap = (int)Math.Max(DefaultTileSize, Math.Min(int.MaxValue / 2, Math.Ceiling(shortLatent / 8) * 8));
+        return Math.Min(tile, cap);
+    }
+
+    /// <summary>The tile overlap: the one asked for, or half the tile; when the tile was capped below it, half the capped tile.</summary>
+    public static int OverlapFor(RestoreSettings settings, int tile) => settings.TileOverlap is { } o && o < tile ? o : tile / 2;
 
     // Script B's start: √ᾱ₉₉₉·z_lq + √(1−ᾱ₉₉₉)·noise with the full schedule's float32 buffers.
     private static Tensor QSampleAtLastStep(Tensor zLq, Tensor noise)

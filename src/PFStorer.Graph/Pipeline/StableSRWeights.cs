@@ -26,12 +26,18 @@ public sealed class StableSRWeights : IDisposable
         CfwVae = cfwVae;
     }
 
+    /// <summary>The hyper-parameters a checkpoint is read with: config.json beside it when there is one, else the released 512 model.</summary>
+    public static StableSRConfig ConfigFor(string modelPath)
+    {
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "config.json");
+        return File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
+    }
+
     public static StableSRWeights Load(string modelPath, string vaePath)
     {
         foreach (var (path, what) in new[] { (modelPath, "StableSR checkpoint"), (vaePath, "CFW VAE checkpoint") })
             if (!File.Exists(path)) throw new WeightsException($"{path}: the {what} does not exist; {ReadmeHint}");
-        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "config.json");
-        var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
+        var config = ConfigFor(modelPath);
         var model = new LatentDiffusionSRTextWT(config);
         var vae = new AutoencoderKL(config.CfwVae, cfw: true);
         try
@@ -42,9 +48,15 @@ public sealed class StableSRWeights : IDisposable
                     (StableSRComponent.Unet, model.DiffusionModel), (StableSRComponent.TimeAwareEncoder, model.StructCondStageModel),
                     (StableSRComponent.Vae, model.FirstStageModel), (StableSRComponent.TextEncoder, model.CondStageModel),
                 })
+                {
                     Check(modelPath, component, LoadReport.LoadInto(file, module, component));
+                    CheckFinite(modelPath, module, component);
+                }
             using (var file = Open(vaePath))
+            {
                 Check(vaePath, StableSRComponent.CfwVae, LoadReport.LoadInto(file, vae, StableSRComponent.CfwVae));
+                CheckFinite(vaePath, vae, StableSRComponent.CfwVae);
+            }
         }
         catch
         {
@@ -73,6 +85,19 @@ public sealed class StableSRWeights : IDisposable
         int more = report.Missing.Count + report.Mismatched.Count - lines.Count();
         throw new WeightsException($"{path}: not a complete {component} checkpoint ({report.Missing.Count} missing, {report.Mismatched.Count} mis-shaped keys):\n"
             + string.Join('\n', lines) + (more > 0 ? $"\n  … and {more} more" : "") + $"\n{ReadmeHint}");
+    }
+
+    /// <summary>A NaN or Inf anywhere in the weights turns every output into garbage (an all-black image): refuse the file.</summary>
+    private static void CheckFinite(string path, Modules.Module module, StableSRComponent component)
+    {
+        var bad = module.NamedParameters(StableSRKeyMap.PrefixOf(component))
+            .Where(p => p.Param.Value != null)
+            .Select(p => (p.Path, Counts: TensorValues.Count(p.Param.Value!.Span<float>())))
+            .Where(p => p.Counts.NonFinite > 0).ToList();
+        if (bad.Count == 0) return;
+        throw new WeightsException($"{path}: {bad.Count} tensor(s) hold non-finite values, so the checkpoint is damaged: "
+            + string.Join("; ", bad.Take(5).Select(b => $"'{b.Path}' {b.Counts}")) + (bad.Count > 5 ? $"; … and {bad.Count - 5} more" : "")
+            + $" (`pfstorer weights verify {path}` lists them all); {ReadmeHint}");
     }
 
     /// <summary>Moves every loaded parameter to <paramref name="device"/> (host copies are released as each one moves).</summary>

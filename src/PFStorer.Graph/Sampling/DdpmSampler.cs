@@ -12,6 +12,13 @@ public sealed record SamplerSettings(int TileSize = 64, int TileOverlap = 32, fl
 /// <summary>What the sampler exposes after each step (tensors valid only during the callback).</summary>
 public readonly record struct SamplerStep(int Index, int Count, long Timestep, Tensor XIn, Tensor Eps, Tensor X0, Tensor Mean, Tensor XOut);
 
+/// <summary>The latent became NaN or Inf during sampling; says at which step (1-based, in sampling order) and timestep.</summary>
+public sealed class NonFiniteLatentException(int step, int steps, long timestep, long count, long numel)
+    : ArithmeticException($"the latent became non-finite at sampling step {step} of {steps} (timestep {timestep}): {count} of {numel} values are NaN or Inf")
+{
+    public int Step { get; } = step;
+}
+
 /// <summary>
 /// The respaced DDPM reverse process of StableSR (stablesr.md §3.3, §3.5; pfstorer.md §6): for k = N−1 … 0 the noise is
 /// predicted at the original timestep (tile by tile with Gaussian aggregation when the latent exceeds one tile, with both
@@ -49,9 +56,21 @@ public sealed class DdpmSampler(DiffusionSchedule schedule, SamplerSettings sett
             be.PosteriorStep(work.X, work.Eps, c.NoiseStd != 0 ? work.Noise : null, c, work.XNext,
                 observe ? work.X0 : null, observe ? work.Mean : null);
             observer?.Invoke(new SamplerStep(k, Schedule.Steps, t, work.X, work.Eps, work.X0, work.Mean, work.XNext));
+            ThrowIfNonFinite(work.XNext, Schedule.Steps - k, t);
             work.Swap();
         }
         return work.TakeResult();
+    }
+
+    /// <summary>
+    /// The NaN guard: once a latent holds NaN or Inf every later step does too and the decoded image is black, so stop
+    /// at the step where it first happens (a latent is small: reading it back costs little next to the model).
+    /// </summary>
+    private void ThrowIfNonFinite(Tensor latent, int step, long timestep)
+    {
+        int bad = 0;
+        foreach (var v in latent.ToFloatArray()) if (!float.IsFinite(v)) bad++;
+        if (bad > 0) throw new NonFiniteLatentException(step, Schedule.Steps, timestep, bad, latent.Numel);
     }
 
     /// <summary>The loop's buffers, sized once per call: latents, noise, the model batch and the tile blend weights.</summary>

@@ -27,33 +27,36 @@ internal static class DegradeVerb
         {
             inputs, output, level, seed,
         };
-        cmd.SetAction(parse => Run(parse.GetValue(inputs)!, parse.GetValue(output)!, parse.GetValue(level), parse.GetValue(seed)));
+        cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse.GetValue(inputs)!, parse.GetValue(output)!, parse.GetValue(level), parse.GetValue(seed), cancel)));
         return cmd;
     }
 
-    internal static int Run(string[] inputs, string outDir, DegradationLevel level, ulong seed)
+    internal static int Run(string[] inputs, string outDir, DegradationLevel level, ulong seed, CancellationToken cancel = default)
     {
         var (files, problems) = ImageInputs.Expand(inputs);
         if (problems.Count > 0)
         {
             foreach (var p in problems) Console.Error.WriteLine($"degrade: {p}");
-            return 2;
+            return ExitCodes.Usage;
         }
         string outFull = Path.GetFullPath(outDir);
-        var byName = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (byName != null)
+        if (ImageInputs.OutputClashes(files) is { Count: > 0 } clashes)
         {
-            Console.Error.WriteLine($"degrade: {string.Join(" and ", byName)} would both be written as {byName.Key}.png");
-            return 2;
+            foreach (var c in clashes) Console.Error.WriteLine($"degrade: {c}");
+            return ExitCodes.Usage;
         }
-        var inputSet = new HashSet<string>(files, StringComparer.Ordinal);
-        Directory.CreateDirectory(outFull);
+        if (OutputLocation.CheckFolder(outFull, "-o") is { } unusable)
+        {
+            Console.Error.WriteLine($"degrade: {unusable}");
+            return ExitCodes.Usage;
+        }
         int failed = 0;
         foreach (var file in files)
         {
+            if (cancel.IsCancellationRequested) break;
             string name = Path.GetFileNameWithoutExtension(file);
             string png = Path.Combine(outFull, name + ".png"), sidecar = Path.Combine(outFull, name + ".json");
-            if (inputSet.Contains(png) || inputSet.Contains(sidecar))
+            if (FileIdentity.SameAsAny(png, files) || FileIdentity.SameAsAny(sidecar, files))
             {
                 Console.Error.WriteLine($"degrade: {file}: {png} would overwrite an input; choose another -o");
                 failed++;
@@ -67,6 +70,7 @@ internal static class DegradeVerb
                 var parameters = Degradation.Sample(level, itemSeed);
                 var degraded = Degradation.Apply(image, parameters);
                 string json = Sidecar(file, bytes, image, seed, parameters);
+                cancel.ThrowIfCancellationRequested();
                 var pngBytes = ImageFile.Encode(degraded, ImageSaveOptions.Png(new Dictionary<string, string> { ["pfstorer.degradation"] = json }));
                 AtomicFile.Write(png, stream => stream.Write(pngBytes));
                 AtomicFile.Write(sidecar, stream => stream.Write(Encoding.UTF8.GetBytes(json)));
@@ -77,6 +81,12 @@ internal static class DegradeVerb
                 Console.Error.WriteLine($"degrade: {e.Message}");
                 failed++;
             }
+            catch (OperationCanceledException) { break; }
+        }
+        if (cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("degrade: interrupted; the images listed above are complete");
+            return ExitCodes.Interrupted;
         }
         Console.WriteLine($"degrade: {files.Count - failed} of {files.Count} images written to {outFull} ({level.ToString().ToLowerInvariant()}, seed {seed})");
         return failed == 0 ? 0 : 1;

@@ -38,5 +38,13 @@ internal static class ImageInputs
         return (files, problems);
     }
 
+    /// <summary>
+    /// Inputs that would be written to the same output name (x.png and x.jpg both give x.png): one message per clash,
+    /// so a batch says so before any work instead of losing one of them.
+    /// </summary>
+    public static List<string> OutputClashes(IEnumerable<string> files) =>
+        files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).Where(g => g.Count() > 1)
+            .Select(g => $"{string.Join(" and ", g)} would all be written as {g.Key}.png; rename one or restore them in separate runs").ToList();
+
     private static bool IsImageName(string path) => ImageFile.Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 }

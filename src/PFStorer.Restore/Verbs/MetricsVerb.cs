@@ -35,8 +35,8 @@ internal static class MetricsVerb
         var noFaces = new Option<bool>("--no-faces") { Description = "Skip the face metrics (ID, LMSE)." };
         var cmd = new Command("metrics", "PSNR, SSIM and the face identity metrics (ID, LMSE) of restored images against references.")
             { restored, reference, json, ssim, faceWeights, noFaces };
-        cmd.SetAction(parse => Run(parse.GetValue(restored)!, parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(ssim),
-            parse.GetValue(noFaces) ? FaceMode.Off : new FaceMode(true, parse.GetValue(faceWeights))));
+        cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse.GetValue(restored)!, parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(ssim),
+            parse.GetValue(noFaces) ? FaceMode.Off : new FaceMode(true, parse.GetValue(faceWeights)), cancel)));
         return cmd;
     }
 
@@ -52,14 +52,20 @@ internal static class MetricsVerb
     internal static int Run(string restoredDir, string referenceDir, string? jsonPath, SsimWindow window) =>
         Run(restoredDir, referenceDir, jsonPath, window, FaceMode.Default);
 
-    internal static int Run(string restoredDir, string referenceDir, string? jsonPath, SsimWindow window, FaceMode faceMode)
+    internal static int Run(string restoredDir, string referenceDir, string? jsonPath, SsimWindow window, FaceMode faceMode, CancellationToken cancel = default)
     {
         foreach (var dir in new[] { restoredDir, referenceDir })
             if (!Directory.Exists(dir))
             {
                 Console.Error.WriteLine($"metrics: {dir}: no such folder");
-                return 2;
+                return ExitCodes.Usage;
             }
+        var images = Directory.EnumerateFiles(restoredDir).Concat(Directory.EnumerateFiles(referenceDir)).Where(IsImage);
+        if (jsonPath != null && OutputLocation.CheckFile(jsonPath, "--json", images) is { } unusable)
+        {
+            Console.Error.WriteLine($"metrics: {unusable}");
+            return ExitCodes.Usage;
+        }
         var references = Directory.EnumerateFiles(referenceDir).Where(IsImage)
             .GroupBy(Path.GetFileNameWithoutExtension).ToDictionary(g => g.Key!, g => g.Order(StringComparer.Ordinal).First());
         FaceAnalyzer? faces = null;
@@ -77,6 +83,7 @@ internal static class MetricsVerb
         var problems = new List<string>();
         foreach (var file in Directory.EnumerateFiles(restoredDir).Where(IsImage).Order(StringComparer.Ordinal))
         {
+            if (cancel.IsCancellationRequested) return ExitCodes.Interrupted;
             string name = Path.GetFileNameWithoutExtension(file);
             if (!references.TryGetValue(name, out var refFile))
             {
@@ -113,7 +120,7 @@ internal static class MetricsVerb
         foreach (var r in rows) table.AddRow([Markup.Escape(r.Name), $"{r.Psnr:F3}", $"{r.Ssim:F4}", .. FaceCells(r, "")]);
         table.AddEmptyRow().AddRow(["[bold]mean[/]", $"[bold]{mean.Psnr:F3}[/]", $"[bold]{mean.Ssim:F4}[/]", .. FaceCells(mean, "bold")]);
         AnsiConsole.Write(table);
-        if (jsonPath != null) AtomicFile.Write(jsonPath, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(rows, mean, window))));
+        if (jsonPath != null) AtomicFile.Write(jsonPath, stream => stream.Write(Encoding.UTF8.GetBytes(ToJson(rows, mean, window))), cancel: cancel);
         return problems.Count == 0 ? 0 : 1;
     }
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using PFStorer.Images;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Pipeline;
+using PFStorer.Images;
 using PFStorer.Graph.Sampling;
 using Spectre.Console;
 using static PFStorer.Restore.HostMessages;
@@ -78,13 +78,15 @@ internal static class RestoreVerb
         };
         var save = new ImageSaveOptions(parse.GetValue(FormatOpt) switch { "jpg" => OutputFormat.Jpeg, "webp" => OutputFormat.Webp, _ => OutputFormat.Png },
             parse.GetValue(Quality), SixteenBit: parse.GetValue(BitDepth) == 16);
-        try { settings.Validate(); save.Validate(); }
+        try { Restorer.Validate(settings, parse.GetValue(Weights)!); save.Validate(); }
         catch (ArgumentException e) { return Fail(2, e.Message); }
 
         var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
         foreach (var p in problems) Error(p);
         if (files.Count == 0) return Fail(2, "no input images");
         string outDir = Path.GetFullPath(parse.GetValue(Output)!);
+        if (OutputLocation.CheckFolder(outDir, "--output") is { } unusable) return Fail(2, unusable);
+        if (ImageInputs.OutputClashes(files) is { Count: > 0 } clashes) return Fail(2, string.Join("; ", clashes));
 
         Restorer restorer;
         var loadClock = Stopwatch.StartNew();
@@ -128,7 +130,6 @@ internal static class RestoreVerb
             var outcomes = new List<(string File, Outcome Outcome, string Detail)>();
             var clock = Stopwatch.StartNew();
             int stepsDone = 0;
-            var outputs = new HashSet<string>(StringComparer.Ordinal);
             // A failure names the file in its message; the batch goes on.
             void Failed(string file, string message)
             {
@@ -140,9 +141,8 @@ internal static class RestoreVerb
                 if (cancel.IsCancellationRequested) break;
                 string target = Path.Combine(outDir, Path.GetFileNameWithoutExtension(file) + save.Extension);
                 string name = Path.GetFileName(file);
-                string? refusal = string.Equals(target, file, StringComparison.Ordinal) ? "the output would replace the input; choose another --output folder"
-                    : !outputs.Add(target) ? $"another input of this batch already writes {target}" : null;
-                if (refusal != null) { Failed(file, $"{file}: {refusal}"); continue; }
+                // Output names are unique (clashes were refused up front); an output may still be an input's file.
+                if (FileIdentity.SameAsAny(target, files)) { Failed(file, $"{file}: the output {target} is an input (the same file); choose another --output folder"); continue; }
                 if (File.Exists(target) && !parse.GetValue(Overwrite))
                 { outcomes.Add((file, Outcome.Skipped, "output exists (use --overwrite)")); Console.WriteLine($"{name}: skipped, {target} exists (use --overwrite to replace it)"); continue; }
                 try
@@ -157,13 +157,13 @@ internal static class RestoreVerb
                     var bytes = ImageFile.Encode(restored, save.Format == OutputFormat.Png
                         ? save with { Text = new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name } } : save);
                     if (restored.HasAlpha && save.Format == OutputFormat.Jpeg) Console.WriteLine($"{name}: JPEG has no alpha channel, the output drops it (--format png or webp keeps it)");
-                    AtomicFile.Write(target, stream => stream.Write(bytes));
+                    AtomicFile.Write(target, stream => stream.Write(bytes), parse.GetValue(Overwrite));
                     double rate = steps / Math.Max(imageClock.Elapsed.TotalSeconds, 1e-9);
                     Console.WriteLine($"{name}: {image.Width}x{image.Height} → {restored.Width}x{restored.Height} in {imageClock.Elapsed.TotalSeconds:0.0} s ({rate:0.00} steps/s) → {target}");
                     outcomes.Add((file, Outcome.Restored, target));
                 }
                 catch (OperationCanceledException) { Failed(file, $"{file}: cancelled"); break; }
-                catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+                catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or ArgumentException or NonFiniteLatentException)
                 {
                     Failed(file, e is ImageFormatException ? e.Message : $"{file}: {e.Message}");
                 }
@@ -174,7 +174,7 @@ internal static class RestoreVerb
             Console.WriteLine($"summary: {restoredCount} restored, {skipped} skipped, {failed} failed of {files.Count + problems.Count} inputs in {clock.Elapsed.TotalSeconds:0.0} s"
                 + (stepsDone > 0 ? $", {stepsDone / clock.Elapsed.TotalSeconds:0.00} steps/s" : ""));
             foreach (var (_, _, detail) in outcomes.Where(o => o.Outcome == Outcome.Failed)) Console.WriteLine($"  failed: {detail}");
-            return failed > 0 || cancel.IsCancellationRequested ? 1 : 0;
+            return cancel.IsCancellationRequested ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failed : ExitCodes.Ok;
         }
     }
 

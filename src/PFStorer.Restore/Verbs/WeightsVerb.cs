@@ -3,18 +3,20 @@ using System.Globalization;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Models;
 using PFStorer.Graph.Personalization;
+using PFStorer.Graph.Pipeline;
 using PFStorer.Kernels;
 
 namespace PFStorer.Restore;
 
 /// <summary>
 /// `weights inspect | convert | verify`: look inside checkpoints without loading them, turn a PyTorch .ckpt into
-/// safetensors, and check a file against the architecture's (key, shape) set.
+/// safetensors, and check a file against the architecture's (key, shape) set and its values (NaN, Inf, all zero).
+/// Names and metadata from the file are printed escaped (TerminalText).
 /// </summary>
 internal static class WeightsVerb
 {
-    /// <summary>Exit codes: 0 ok, 1 verify found differences, 2 the file is unreadable or the arguments are wrong.</summary>
-    private const int Ok = 0, Differences = 1, BadInput = 2;
+    /// <summary>Exit codes (ExitCodes): 0 ok, 1 verify found problems, 2 the file is unreadable or the arguments are wrong.</summary>
+    private const int Ok = ExitCodes.Ok, Differences = ExitCodes.Failed, BadInput = ExitCodes.Usage;
 
     /// <summary>Expected (checkpoint key, shape) pairs for the components a file holds (<see cref="StableSRKeyMap.ComponentsIn"/>).</summary>
     public delegate IEnumerable<KeyShape> Architecture(string checkpointPath, IReadOnlySet<StableSRComponent> components);
@@ -42,9 +44,9 @@ internal static class WeightsVerb
             o.WriteLine($"  format     {ckpt.Format}{(ckpt is TorchZipCheckpoint z ? $" (archive folder '{z.ArchivePrefix}', data.pkl {z.PickleBytes} bytes)" : "")}");
             o.WriteLine($"  tensors    {ckpt.Tensors.Count}, {Count(ckpt.Tensors.Sum(t => t.Numel))} elements, {Bytes(ckpt.Tensors.Sum(t => t.Bytes))}");
             o.WriteLine($"  dtypes     {string.Join(", ", ckpt.Tensors.GroupBy(t => t.DType).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
-            foreach (var (k, v) in ckpt.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) o.WriteLine($"  metadata   {k} = {v}");
+            foreach (var (k, v) in ckpt.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal)) o.WriteLine(TerminalText.Escape($"  metadata   {k} = {v}"));
             if (ckpt is TorchZipCheckpoint zip)
-                foreach (var (k, summary) in zip.TopLevel.Where(e => !ckpt.Metadata.ContainsKey(e.Key))) o.WriteLine($"  top level  {k}: {summary}");
+                foreach (var (k, summary) in zip.TopLevel.Where(e => !ckpt.Metadata.ContainsKey(e.Key))) o.WriteLine(TerminalText.Escape($"  top level  {k}: {summary}"));
             if (ckpt.Metadata.GetValueOrDefault(IdentityFile.FormatKey) == IdentityFile.Format)
             {
                 IdentitySummary(ckpt, o);
@@ -52,9 +54,9 @@ internal static class WeightsVerb
             }
             o.WriteLine($"  {"component",-18} {"prefix",-26} {"tensors",8} {"parameters",15} {"bytes",10}");
             foreach (var g in ckpt.Tensors.GroupBy(t => Group(t.Name)).OrderBy(g => g.Key, StringComparer.Ordinal))
-                o.WriteLine($"  {g.Key.Split('|')[0],-18} {g.Key.Split('|')[1],-26} {g.Count(),8} {Count(g.Sum(t => t.Numel)),15} {Bytes(g.Sum(t => t.Bytes)),10}");
+                o.WriteLine(TerminalText.Escape($"  {g.Key.Split('|')[0],-18} {g.Key.Split('|')[1],-26} {g.Count(),8} {Count(g.Sum(t => t.Numel)),15} {Bytes(g.Sum(t => t.Bytes)),10}"));
             if (r.GetValue(list))
-                foreach (var t in ckpt.Tensors) o.WriteLine($"  {t.Name} {t.DType} {t.ShapeString}");
+                foreach (var t in ckpt.Tensors) o.WriteLine(TerminalText.Escape($"  {t.Name} {t.DType} {t.ShapeString}"));
             return Ok;
         }));
         return cmd;
@@ -66,7 +68,7 @@ internal static class WeightsVerb
         var output = new Argument<FileInfo>("OUT") { Description = "safetensors file to write (atomically; never the input)" };
         var dtype = new Option<string?>("--dtype") { Description = "store float tensors as f32, f16 or bf16 (default: keep each tensor's dtype)" };
         var cmd = new Command("convert", "Rewrite a checkpoint as safetensors, streaming one tensor at a time.") { input, output, dtype };
-        cmd.SetAction(r => Guarded(r, o =>
+        cmd.SetAction((r, cancel) => Task.FromResult(Guarded(r, o =>
         {
             CheckpointDType? target = r.GetValue(dtype)?.ToLowerInvariant() switch
             {
@@ -77,11 +79,14 @@ internal static class WeightsVerb
                 var other => throw new ArgumentException($"--dtype {other}: use f32, f16 or bf16"),
             };
             string inPath = r.GetValue(input)!.FullName, outPath = r.GetValue(output)!.FullName;
+            if (OutputLocation.CheckFile(outPath, "OUT", [inPath]) is { } problem) throw new ArgumentException(problem);
             using var ckpt = Checkpoint.Open(inPath);
-            CheckpointConversion.ToSafetensors(ckpt, outPath, target);
+            o.WriteLine($"converting {ckpt.Tensors.Count} tensors ({Bytes(ckpt.Tensors.Sum(t => t.Bytes))}) to {outPath} …");
+            o.Flush();
+            CheckpointConversion.ToSafetensors(ckpt, outPath, target, cancel);
             o.WriteLine($"wrote {outPath}: {ckpt.Tensors.Count} tensors, {Bytes(new FileInfo(outPath).Length)}");
             return Ok;
-        }));
+        })));
         return cmd;
     }
 
@@ -89,17 +94,39 @@ internal static class WeightsVerb
     {
         var file = new Argument<FileInfo>("FILE") { Description = "checkpoint to verify" };
         var expect = new Option<FileInfo?>("--expect") { Description = "key list to check against, one 'key [d0,d1,...]' per line (e.g. tests/fixtures/spec/stablesr_keys.txt)" };
-        var cmd = new Command("verify", "Compare a checkpoint with the architecture: missing, unexpected and shape-mismatched keys.") { file, expect };
+        var cmd = new Command("verify", "Compare a checkpoint with the architecture (missing, unexpected and shape-mismatched keys) and check every value (NaN, Inf, all-zero tensors).") { file, expect };
         cmd.SetAction(r => Guarded(r, o =>
         {
             using var ckpt = Checkpoint.Open(r.GetValue(file)!.FullName);
             var components = StableSRKeyMap.ComponentsIn(ckpt);
             var expected = r.GetValue(expect) is { } list ? KeyList.Read(list.FullName) : architecture(ckpt.Path, components);
             var report = LoadReport.Verify(ckpt, expected);
-            o.WriteLine($"{ckpt.Path}: components {string.Join(", ", components.Order())}");
-            o.WriteLine(report.ToString());
-            o.WriteLine(report.IsExact ? "OK: the file matches the architecture" : "MISMATCH");
-            return report.IsExact ? Ok : Differences;
+            o.WriteLine(TerminalText.Escape($"{ckpt.Path}: components {string.Join(", ", components.Order())}"));
+            foreach (var line in report.Lines()) o.WriteLine(TerminalText.Escape(line));
+            var problems = new List<string>();
+            if (ckpt.Tensors.Count == 0) problems.Add("the file holds no tensors");
+            else if (components.Count == 0 && r.GetValue(expect) == null) problems.Add("no tensor belongs to a StableSR component (not a StableSR checkpoint)");
+            if (!report.IsExact) problems.Add("the keys do not match the architecture");
+            int nonFinite = 0, allZero = 0;
+            foreach (var t in ckpt.Tensors)
+            {
+                var counts = TensorValues.Count(ckpt, t);
+                if (counts.NonFinite > 0)
+                {
+                    nonFinite++;
+                    o.WriteLine(TerminalText.Escape($"  non-finite  {t.Name} {t.ShapeString}: {counts.NonFinite} of {counts.Count} values ({counts.NaN} NaN, {counts.Infinite} Inf)"));
+                }
+                else if (counts.AllZero)
+                {
+                    allZero++;
+                    o.WriteLine(TerminalText.Escape($"  all zero    {t.Name} {t.ShapeString}"));
+                }
+            }
+            o.WriteLine($"values: {ckpt.Tensors.Count - nonFinite} of {ckpt.Tensors.Count} tensors finite, {allZero} all zero"
+                + (allZero > 0 ? " (legal, but in trained weights usually a sign of damage)" : ""));
+            if (nonFinite > 0) problems.Add($"{nonFinite} tensor(s) hold NaN or Inf");
+            o.WriteLine(problems.Count == 0 ? "OK: the file matches the architecture and every value is finite" : "PROBLEMS: " + string.Join("; ", problems));
+            return problems.Count == 0 ? Ok : Differences;
         }));
         return cmd;
     }
@@ -110,8 +137,7 @@ internal static class WeightsVerb
     /// </summary>
     public static IEnumerable<KeyShape> StableSR(string checkpointPath, IReadOnlySet<StableSRComponent> components)
     {
-        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "config.json");
-        var config = File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
+        var config = StableSRWeights.ConfigFor(checkpointPath);
         var keys = new List<KeyShape>();
         if (components.Contains(StableSRComponent.CfwVae))
             using (var vae = new AutoencoderKL(config.CfwVae, cfw: true))
@@ -130,10 +156,15 @@ internal static class WeightsVerb
     private static int Guarded(ParseResult r, Func<TextWriter, int> body)
     {
         try { return body(r.InvocationConfiguration.Output); }
-        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is CheckpointFormatException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            r.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+            r.InvocationConfiguration.Error.WriteLine($"error: {TerminalText.Escape(e.Message)}");
             return BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            r.InvocationConfiguration.Error.WriteLine("error: interrupted; nothing was written");
+            return ExitCodes.Interrupted;
         }
     }
 

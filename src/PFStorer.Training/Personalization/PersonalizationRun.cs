@@ -41,7 +41,7 @@ public sealed class PersonalizationRun : IDisposable
     public IReadOnlyList<LossParts> History => _history;
 
     /// <summary>The side of the square training photos: 8 × the model's latent tile (512 for the 512 model).</summary>
-    public static int PhotoSize(StableSRConfig config) => 8 * Restorer.TileSizeOf(config);
+    public static int PhotoSize(StableSRConfig config) => 8 * Restorer.DefaultTileSizeOf(config);
 
     /// <summary>Prepares and encodes the photos (named, already decoded), then a fresh adapter: blocks from the seed, γ = 0, the token = the init word's embedding.</summary>
     public PersonalizationRun(LatentDiffusionSRTextWT model, IReadOnlyList<(string Name, Images.Image Image)> photos, PersonalizeSettings settings, Device device)

@@ -31,6 +31,10 @@ public sealed class HostileCheckpointTests
     [InlineData("subprocess", "Popen")]
     [InlineData("functools", "partial")]
     [InlineData("torch.serialization", "load")]
+    [InlineData("pytorch_lightning.utilities.cloud_io", "load")]          // Lightning, but not a name checkpoints contain (issue 16, class 11)
+    [InlineData("pytorch_lightning.callbacks.model_checkpoint", "os")]
+    [InlineData("lightning.pytorch.trainer", "Trainer")]
+    [InlineData("pytorch_lightning_evil", "ModelCheckpoint")]
     public void GlobalOutsideTheAllowListIsRejectedAndNothingRuns(string module, string name)
     {
         string marker = Path.Combine(Path.GetTempPath(), $"pfstorer-pwned-{Guid.NewGuid():N}");
@@ -39,6 +43,19 @@ public sealed class HostileCheckpointTests
         var p4 = new PickleWriter().Proto(4).StackGlobal(module, name).Mark().Str($"touch {marker}").Tuple().Reduce().Stop();
         Rejects<UnsafePickleException>(InCheckpoint(p4), "evil4.ckpt", $"GLOBAL {module}.{name} is not on the allow-list");
         Assert.False(File.Exists(marker));
+    }
+
+    [Theory]
+    [InlineData("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint")]
+    [InlineData("pytorch_lightning.callbacks.early_stopping", "EarlyStopping")]
+    [InlineData("lightning.pytorch.callbacks.progress.tqdm_progress", "TQDMProgressBar")]
+    [InlineData("pytorch_lightning.utilities.parsing", "AttributeDict")]
+    public void LightningNamesThatCheckpointsContainAreInertPlaceholders(string module, string name)
+    {
+        var p = new PickleWriter().Proto().EmptyDict().Mark().Str("state_dict").EmptyDict().Str("callbacks").EmptyDict().Mark()
+            .Global(module, name).EmptyDict().SetItems().SetItems().Stop();
+        using var c = Checkpoint.Open(ByteSource.FromMemory(InCheckpoint(p), "lightning.ckpt"));
+        Assert.Empty(c.Tensors);
     }
 
     public static TheoryData<string, byte[], string> MisusedAllowedObjects() => new()
@@ -86,6 +103,89 @@ public sealed class HostileCheckpointTests
         var p = new PickleWriter().Proto().Global("_codecs", "encode").Op('q').Raw(0).Str(new string('x', 64 << 10)).Op('q').Raw(1).Op(']');
         for (int i = 0; i < 100; i++) p.Op('h').Raw(0).Mark().Op('h').Raw(1).Str("latin1").Tuple().Reduce().Op('a');
         Rejects<CheckpointFormatException>(InCheckpoint(p.Stop()), "expand.ckpt", "pickle expands far beyond its own size");
+    }
+
+    // ---- nesting (issue 16, class 1) ----
+
+    /// <summary>_rebuild_from_type_v2 wrapping itself 20,000 deep (a 140 KB pickle): once a stack overflow, now refused.</summary>
+    [Fact]
+    public void RebuildFromTypeNestedDeeplyIsRefusedNotACrash()
+    {
+        const int depth = 20_000;
+        var p = new PickleWriter().Proto().Global("torch._tensor", "_rebuild_from_type_v2").Op('q').Raw(0).Global("torch", "Tensor").Op('q').Raw(1).Op('0');
+        for (int i = 0; i < depth; i++) p.Mark().Op('h').Raw(0).Op('h').Raw(1);
+        p.EmptyTuple();
+        for (int i = 0; i < depth; i++) p.EmptyDict().Tuple();
+        p.Reduce().Stop();
+        Rejects<CheckpointFormatException>(InCheckpoint(p), "deep.ckpt", $"_rebuild_from_type_v2 nested more than {RestrictedUnpickler.MaxRebuildNesting} deep");
+    }
+
+    /// <summary>Lists, tuples and dicts nested 200,000 deep beside the state dict: built on the explicit stack, nothing recurses.</summary>
+    [Theory]
+    [InlineData(']', 'a')]   // list appended into list
+    [InlineData('}', 's')]   // dict set into dict (under key None)
+    [InlineData('t', 't')]   // tuple of tuple
+    public void DeeplyNestedContainersOpenWithoutRecursion(char open, char close)
+    {
+        const int depth = 200_000;
+        var p = new PickleWriter().Proto().EmptyDict().Mark().Str("state_dict").EmptyDict().Str("deep");
+        if (open == 't')
+        {
+            for (int i = 0; i < depth; i++) p.Mark();
+            for (int i = 0; i < depth; i++) p.Tuple();
+        }
+        else
+        {
+            p.Op(open);
+            for (int i = 1; i < depth; i++) { if (close == 's') p.None(); p.Op(open); }
+            for (int i = 1; i < depth; i++) p.Op(close);
+        }
+        p.SetItems().Stop();
+        using var c = (TorchZipCheckpoint)Checkpoint.Open(ByteSource.FromMemory(InCheckpoint(p), "nested.ckpt"));
+        Assert.Empty(c.Tensors);
+        Assert.Contains(c.TopLevel, e => e.Key == "deep");
+    }
+
+    // ---- shapes and strides (issue 16, classes 1 and 4) ----
+
+    /// <summary>A pickle tensor over a storage of <paramref name="storageElements"/> F32 elements.</summary>
+    internal static byte[] StridedCheckpoint(int[] shape, long[] strides, int storageElements, string storageClass = "FloatStorage", long offset = 0)
+    {
+        var p = new PickleWriter().Proto().EmptyDict().Mark().Str("w").Tensor(storageClass, "0", storageElements, offset, shape, strides).SetItems().Stop();
+        int size = storageClass == "DoubleStorage" ? 8 : 4;
+        return TestZip.TorchCheckpoint(p.ToArray(), [("0", new byte[storageElements * size])]);
+    }
+
+    [Fact]
+    public void ZeroStrideOverALargeShapeIsRefused()
+    {
+        // 500 million elements declared over one stored float: the probe's 407-byte file that made `convert` write 2 GB.
+        var file = StridedCheckpoint([500_000_000], [0], 1);
+        Assert.True(file.Length < 1024);
+        Rejects<CheckpointFormatException>(file, "amplify.ckpt", "covers 2000000000 bytes, more than the 4 bytes of its storage");
+        Rejects<CheckpointFormatException>(StridedCheckpoint([8, 4], [1, 1], 16), "overlap.ckpt", "zero or overlapping stride");
+    }
+
+    [Fact]
+    public void ShapesWhoseByteSizeOverflowAreRefused()
+    {
+        // numel fits in a long, numel × 8 does not; and a numel that itself overflows.
+        Rejects<CheckpointFormatException>(StridedCheckpoint([int.MaxValue, int.MaxValue], [0, 0], 1, "DoubleStorage"), "bytes.ckpt", "overflows");
+        Rejects<CheckpointFormatException>(StridedCheckpoint([int.MaxValue, int.MaxValue, 4], [0, 0, 0], 1), "numel.ckpt", "overflows");
+        Rejects<CheckpointFormatException>(StridedCheckpoint([2, 2], [long.MaxValue / 2, 1], 4), "stride.ckpt", "overflows");
+    }
+
+    [Fact]
+    public void HonestViewsStillLoad()
+    {
+        // A transposed view and a view at an offset read what PyTorch would.
+        var p = new PickleWriter().Proto().EmptyDict().Mark().Str("t").Tensor("FloatStorage", "0", 6, 0, [3, 2], [1, 3])
+            .Str("o").Tensor("FloatStorage", "0", 6, 4, [2], [1]).SetItems().Stop();
+        var storage = new byte[24];
+        for (int i = 0; i < 6; i++) BitConverter.TryWriteBytes(storage.AsSpan(i * 4), (float)i);
+        using var c = Checkpoint.Open(ByteSource.FromMemory(TestZip.TorchCheckpoint(p.ToArray(), [("0", storage)]), "views.ckpt"));
+        using (var t = c.Load("t")) Assert.Equal([0f, 3, 1, 4, 2, 5], t.ToFloatArray());
+        using (var o = c.Load("o")) Assert.Equal([4f, 5], o.ToFloatArray());
     }
 
     // ---- zip containers ----
@@ -169,6 +269,18 @@ public sealed class HostileCheckpointTests
         { "non-string metadata", Safetensors("""{"__metadata__":{"step":5}}""", 0), "__metadata__ entry 'step' is a Number" },
         { "too short", [1, 2, 3], "too short for a safetensors header" },
     };
+
+    [Fact]
+    public void MillionsOfEmptyTensorsAreRefusedAtTheLimit()
+    {
+        // The probe's 95 MB header of 1.6 M empty tensors took 29 s and 1.7 GB; one tensor over the limit is enough here.
+        var header = new StringBuilder("{");
+        for (int i = 0; i <= Checkpoint.MaxTensors; i++) header.Append(i == 0 ? "" : ",").Append($"\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+        Rejects<CheckpointFormatException>(Safetensors(header.Append('}').ToString(), 0), "many.safetensors", $"more than {Checkpoint.MaxTensors} tensors");
+        var p = new PickleWriter().Proto().EmptyDict().Mark();
+        for (int i = 0; i <= Checkpoint.MaxTensors; i++) p.Str($"t{i}").Tensor("FloatStorage", "0", 0, 0, [0], [1]);
+        Rejects<CheckpointFormatException>(TestZip.TorchCheckpoint(p.SetItems().Stop().ToArray(), [("0", [])]), "many.ckpt", $"more than {Checkpoint.MaxTensors} tensors");
+    }
 
     [Theory]
     [MemberData(nameof(BadSafetensors))]

@@ -53,8 +53,24 @@ public static class PickleAllowList
         [("torch.torch_version", "TorchVersion")] = GlobalKind.Inert,
     };
 
-    /// <summary>Packages whose classes appear beside Lightning state dicts (callbacks, hparams) and become inert placeholders.</summary>
-    private static readonly string[] InertPackages = ["pytorch_lightning", "lightning", "lightning_fabric", "omegaconf"];
+    /// <summary>Packages whose classes appear beside Lightning state dicts (hparams as OmegaConf) and become inert placeholders.</summary>
+    private static readonly string[] InertPackages = ["omegaconf"];
+
+    /// <summary>Lightning's top-level packages (1.x, 2.x and Fabric).</summary>
+    private static readonly string[] LightningPackages = ["pytorch_lightning", "lightning.pytorch", "lightning", "lightning_fabric"];
+
+    /// <summary>
+    /// The Lightning classes a checkpoint names: the built-in callbacks (the `callbacks` dict is keyed by callback
+    /// class) and AttributeDict (hparams). Any other Lightning global is refused, not made a placeholder.
+    /// </summary>
+    private static readonly HashSet<string> LightningCallbacks = new(StringComparer.Ordinal)
+    {
+        "Callback", "ModelCheckpoint", "EarlyStopping", "LearningRateMonitor", "ModelSummary", "RichModelSummary",
+        "ProgressBar", "ProgressBarBase", "TQDMProgressBar", "RichProgressBar", "GPUStatsMonitor", "DeviceStatsMonitor",
+        "XLAStatsMonitor", "StochasticWeightAveraging", "GradientAccumulationScheduler", "Timer", "BackboneFinetuning",
+        "BaseFinetuning", "ModelPruning", "QuantizationAwareTraining", "LearningRateFinder", "BatchSizeFinder",
+        "OnExceptionCheckpoint", "ThroughputMonitor", "SpikeDetection", "LambdaCallback", "WeightAveraging", "EMAWeightAveraging",
+    };
 
     public static GlobalKind? Classify(string module, string name)
     {
@@ -62,6 +78,12 @@ public static class PickleAllowList
         if (module == "torch" && CheckpointDTypeInfo.TryParseTorchStorage(name, out _)) return GlobalKind.StorageClass;
         foreach (var p in InertPackages)
             if (module == p || module.StartsWith(p + ".", StringComparison.Ordinal)) return GlobalKind.Inert;
+        foreach (var p in LightningPackages)
+        {
+            if (module == p + ".utilities.parsing" && name == "AttributeDict") return GlobalKind.Inert;
+            if ((module == p + ".callbacks" || module.StartsWith(p + ".callbacks.", StringComparison.Ordinal)) && LightningCallbacks.Contains(name))
+                return GlobalKind.Inert;
+        }
         return null;
     }
 }

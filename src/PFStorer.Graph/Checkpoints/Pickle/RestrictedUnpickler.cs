@@ -15,6 +15,12 @@ public sealed class RestrictedUnpickler
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
     private const int MaxLongBytes = 1024;
+    /// <summary>
+    /// How deep _rebuild_from_type_v2 may wrap itself (torch writes one level; a Parameter of a tensor subclass two).
+    /// It is the only value this machine interprets recursively: every other opcode works on the explicit stack, and
+    /// nothing downstream walks the built values recursively, so no nesting depth can exhaust the call stack.
+    /// </summary>
+    internal const int MaxRebuildNesting = 8;
 
     private readonly string _file;
     private readonly byte[] _data;
@@ -124,7 +130,7 @@ public sealed class RestrictedUnpickler
         return new PickleGlobal(module, name, kind);
     }
 
-    private object? Reduce(object? callable, PickleTuple args)
+    private object? Reduce(object? callable, PickleTuple args, int nesting = 0)
     {
         if (callable is not PickleGlobal g) throw Unsafe($"REDUCE on a {Describe(callable)}, which is not an allow-listed callable");
         switch (g.Kind)
@@ -149,7 +155,8 @@ public sealed class RestrictedUnpickler
                 // (func, new_type, args, state): only the plain tensor types, rebuilt by an allow-listed function.
                 if (args.Count != 4 || args[1] is not PickleGlobal { Kind: GlobalKind.TensorClass })
                     throw Unsafe("_rebuild_from_type_v2 for a type other than torch.Tensor / torch.nn.Parameter");
-                return Reduce(args[0], AsTuple(args[2], "_rebuild_from_type_v2 arguments"));
+                if (nesting >= MaxRebuildNesting) throw Bad($"_rebuild_from_type_v2 nested more than {MaxRebuildNesting} deep");
+                return Reduce(args[0], AsTuple(args[2], "_rebuild_from_type_v2 arguments"), nesting + 1);
             case GlobalKind.CodecsEncode:
                 if (args.Count != 2 || args[0] is not string text || args[1] is not ("latin1" or "latin-1"))
                     throw Unsafe("_codecs.encode other than (str, 'latin1')");
