@@ -15,7 +15,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 face = Image.fromarray(data.astronaut())
 
 # (left, top, right, bottom) boxes around the face, each framed a little differently.
-crops = [(150, 20, 330, 200), (165, 35, 305, 175), (135, 0, 345, 210)]
+crops = [(150, 20, 330, 200), (158, 28, 318, 188), (135, 0, 345, 210)]
 os.makedirs(os.path.join(here, "photos"), exist_ok=True)
 for i, box in enumerate(crops, 1):
     face.crop(box).resize((192, 192), Image.LANCZOS).save(os.path.join(here, "photos", f"{i}.png"), optimize=True)

@@ -13,7 +13,7 @@ namespace PFStorer.Restore;
 /// `personalize`: learn a person from a few photos into one identity file (docs/identity-files.md). Every photo is read
 /// before any training; the run is seeded (same photos, weights and settings → the same file, byte for byte, when
 /// SOURCE_DATE_EPOCH fixes the recorded creation time); Ctrl-C or a diverging loss leaves "&lt;output&gt;.resume" for
-/// --resume. Exit codes: 0 done, 1 diverged, 2 bad input, 130 interrupted.
+/// --resume. Exit codes (docs/host.md): 0 done, 1 diverged, 2 bad input, 130 interrupted.
 /// </summary>
 internal static class PersonalizeVerb
 {
@@ -58,12 +58,12 @@ internal static class PersonalizeVerb
             InitWord = parse.GetValue(InitWord)!,
         };
         try { settings.Validate(); }
-        catch (ArgumentException e) { return Fail(2, e.Message); }
+        catch (ArgumentException e) { return Fail(ExitCodes.Usage, e.Message); }
 
         string output = Path.GetFullPath(parse.GetValue(Output)!), state = output + ".resume";
         bool resume = parse.GetValue(Resume);
-        if (File.Exists(output) && !parse.GetValue(Overwrite)) return Fail(2, $"{output} exists; it is kept (use --overwrite to replace it)");
-        if (resume && !File.Exists(state)) return Fail(2, $"{state}: no interrupted run to resume");
+        if (File.Exists(output) && !parse.GetValue(Overwrite)) return Fail(ExitCodes.Usage, $"{output} exists; it is kept (use --overwrite to replace it)");
+        if (resume && !File.Exists(state)) return Fail(ExitCodes.Usage, $"{state}: no interrupted run to resume");
 
         var (files, problems) = ImageInputs.Expand(parse.GetValue(Inputs)!);
         var photos = new List<(string, Image)>();
@@ -78,10 +78,11 @@ internal static class PersonalizeVerb
         if (problems.Count > 0)
         {
             foreach (var p in problems) Error(p);
-            return Fail(2, "every photo must be readable; nothing was trained");
+            return Fail(ExitCodes.Usage, "every photo must be readable; nothing was trained");
         }
         try { Directory.CreateDirectory(Path.GetDirectoryName(output)!); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(2, $"{Path.GetDirectoryName(output)}: cannot create the output folder ({e.Message})"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(ExitCodes.Usage, $"{Path.GetDirectoryName(output)}: cannot create the output folder ({e.Message})"); }
+        var faces = CheckFaces(photos);
         if (photos.Count < 3) Warning($"{photos.Count} photo(s): PFStorer learns a person from 3–5; fewer works but generalises less");
 
         StableSRWeights weights;
@@ -93,20 +94,21 @@ internal static class PersonalizeVerb
             weights = StableSRWeights.Load(parse.GetValue(Weights)!, parse.GetValue(Vae)!);
             if (device != Graph.Device.Cpu) weights.MoveTo(device);
         }
-        catch (Exception e) when (e is WeightsException or NotSupportedException or InvalidDataException) { return Fail(2, e.Message); }
+        catch (Exception e) when (e is WeightsException or NotSupportedException or InvalidDataException) { return Fail(ExitCodes.Usage, e.Message); }
         using (weights)
         {
             if (weights.Config.UNet.ModelChannels != Graph.Models.StableSRConfig.Full512.UNet.ModelChannels)
                 Console.WriteLine("NOTE: these are small demo weights with random values: the identity shows the pipeline at work, not a person learned.");
             PersonalizationRun run;
             try { run = new PersonalizationRun(weights.Model, photos, settings, device); }
-            catch (ArgumentException e) { return Fail(2, e.Message); }
+            catch (ArgumentException e) { return Fail(ExitCodes.Usage, e.Message); }
             using (run)
             {
+                run.FaceDescriptor = faces?.MeanDescriptor;
                 if (resume)
                 {
                     try { run.LoadState(state); }
-                    catch (TrainingStateException e) { return Fail(2, e.Message); }
+                    catch (TrainingStateException e) { return Fail(ExitCodes.Usage, e.Message); }
                     Console.WriteLine($"resuming {state} at iteration {run.Iteration} of {settings.Iterations}");
                 }
                 Console.WriteLine($"personalizing on {photos.Count} photo(s) at {PersonalizationRun.PhotoSize(weights.Config)}² ({TrainingPhotos.PreparationNote.Split(',')[0]}), placements {string.Join(", ", run.Adapter.Blocks.Select(b => b.Placement))}, {settings.Iterations} iterations");
@@ -121,11 +123,11 @@ internal static class PersonalizeVerb
                 catch (OperationCanceledException)
                 {
                     Console.WriteLine($"interrupted after iteration {run.Iteration}; state saved to {state}; run the same command with --resume to continue");
-                    return 130;
+                    return ExitCodes.Interrupted;
                 }
                 catch (TrainingDivergedException e)
                 {
-                    return Fail(1, $"{e.Message}; the last good state (iteration {run.Iteration}) is in {state}; try a smaller learning rate");
+                    return Fail(ExitCodes.Failed, $"{e.Message}; the last good state (iteration {run.Iteration}) is in {state}; try a smaller learning rate");
                 }
                 run.WriteIdentity(output, CreationTime());
                 File.Delete(state);
@@ -136,8 +138,31 @@ internal static class PersonalizeVerb
                 foreach (var block in run.Adapter.Blocks)
                     Console.WriteLine($"  γ {block.Placement}: mean {block.Gamma.Tensor.ToFloatArray().Average():+0.0000e+0;-0.0000e+0}");
                 Console.WriteLine($"restore with: ./pfstorer restore <photo> --identity {parse.GetValue(Output)}");
-                return 0;
+                return ExitCodes.Ok;
             }
+        }
+    }
+
+    /// <summary>
+    /// Warns when the photos do not look like one person (or show no face), with face-api's networks when they are
+    /// installed; without them the check is skipped with a note. Training goes on either way: the user decides.
+    /// </summary>
+    private static ReferenceFaces? CheckFaces(IReadOnlyList<(string Name, Image Image)> photos)
+    {
+        Graph.Faces.FaceAnalyzer analyzer;
+        try { analyzer = Graph.Faces.FaceAnalyzer.Load(); }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or Graph.Checkpoints.CheckpointFormatException or DirectoryNotFoundException)
+        {
+            Console.WriteLine($"note: the same-person check of the photos is skipped ({e.Message})");
+            return null;
+        }
+        using (analyzer)
+        {
+            var faces = ReferenceFaces.Check(analyzer, photos);
+            foreach (var name in faces.WithoutFace) Warning($"{name}: no face found by the detector (a very tight crop is missed too); it is not part of the same-person check");
+            foreach (var (name, distance) in faces.Outliers)
+                Warning($"{name}: does not look like the same person as the other photos (face distance {distance:0.00} > {Graph.Faces.FaceDistance.SameIdentityThreshold}); remove it if it is someone else");
+            return faces;
         }
     }
 

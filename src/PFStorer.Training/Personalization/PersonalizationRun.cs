@@ -158,8 +158,9 @@ public sealed class PersonalizationRun : IDisposable
     }
 
     /// <summary>Writes the identity file (atomically) with the run's metadata; <paramref name="created"/> is recorded as given.</summary>
-    public void WriteIdentity(string path, DateTimeOffset created) =>
-        IdentityFile.Write(path, Adapter, Photos.Select(p => p.Latent).ToArray(), BaseFingerprint, new Dictionary<string, string>
+    public void WriteIdentity(string path, DateTimeOffset created)
+    {
+        var metadata = new Dictionary<string, string>
         {
             ["hyperparameters"] = Settings.ToJson(),
             ["iterations"] = Iteration.ToString(CultureInfo.InvariantCulture),
@@ -168,7 +169,13 @@ public sealed class PersonalizationRun : IDisposable
             ["photo_preparation"] = string.Format(CultureInfo.InvariantCulture, TrainingPhotos.PreparationNote, PhotoSize(Model.Config)),
             ["created"] = created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["engine_version"] = EngineVersion,
-        });
+        };
+        if (FaceDescriptor is { } d) metadata["face_descriptor"] = JsonSerializer.Serialize(d);
+        IdentityFile.Write(path, Adapter, Photos.Select(p => p.Latent).ToArray(), BaseFingerprint, metadata);
+    }
+
+    /// <summary>The mean face-api descriptor of the photos (<see cref="ReferenceFaces"/>), recorded in the identity file when set.</summary>
+    public float[]? FaceDescriptor { get; set; }
 
     public static string EngineVersion { get; } =
         typeof(PersonalizationRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
