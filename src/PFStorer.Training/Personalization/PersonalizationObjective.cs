@@ -27,6 +27,12 @@ public sealed class PersonalizationObjective(LatentDiffusionSRTextWT model, Pers
 {
     public LossWeights Weights { get; } = weights;
 
+    /// <summary>
+    /// Recompute the frozen UNet's ResBlocks and BasicTransformerBlocks in backward (docs/personalization.md, "Memory").
+    /// On by default, as ViCo trains: without it the 512 configuration's activations do not fit a 24 GB host.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; } = true;
+
     public ObjectiveResult Forward(TrainingExample example, bool keepMaps = false)
     {
         var device = example.NoisyTarget.Device;
@@ -49,8 +55,15 @@ public sealed class PersonalizationObjective(LatentDiffusionSRTextWT model, Pers
             var pass = new PersonalizationPass(2, [2, 2], [star, eot, star, eot, star, eot]) { ComputeLoss = true, KeepMaps = keepMaps };
             try
             {
-                using var eps = model.DiffusionModel.Forward(x, t3, context3, structCond, pass);
-                return ObjectiveResult.Build(eps, example.Noise, pass, Weights);
+                var unet = model.DiffusionModel;
+                bool before = unet.GradientCheckpointing;
+                unet.GradientCheckpointing = GradientCheckpointing;
+                try
+                {
+                    using var eps = unet.Forward(x, t3, context3, structCond, pass);
+                    return ObjectiveResult.Build(eps, example.Noise, pass, Weights);
+                }
+                finally { unet.GradientCheckpointing = before; }
             }
             catch
             {
