@@ -1,5 +1,6 @@
-// PFStorer's gated personalization residual F̂ = F + γ ⊙ (P + b): the epilogue of the personalization block's output
-// projection (P = its GEMM result, b its bias, γ the per-channel gate), over rows of C channels (tokens × channels).
+// The personalization op family (docs/personalization.md): PFStorer's gated residual F̂ = F + γ ⊙ (P + b), the epilogue
+// of the personalization block's output projection (P = its GEMM result, b its bias, γ the per-channel gate), over rows
+// of C channels (tokens × channels); the L_Pers attention-map loss; and the fused personalized cross-attention.
 #include "common.cuh"
 
 template <class T> __global__ void personalize_fwd(const T* __restrict__ f, const T* __restrict__ p, const T* __restrict__ bias,
