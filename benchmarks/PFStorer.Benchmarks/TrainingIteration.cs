@@ -16,7 +16,7 @@ namespace PFStorer.Benchmarks;
 ///
 ///   dotnet run -c Release --project benchmarks/PFStorer.Benchmarks -- training tiny|512 [options]
 ///     --iterations N        iterations to time (default 3 for tiny, 1 for 512); the first is reported separately
-///     --no-checkpointing    store every activation instead of recomputing blocks in backward
+///     --checkpointing       recompute the UNet's blocks in backward instead of storing every activation
 ///     --placements SPEC     decoder (default), all-decoder, all or a list
 ///     --reference-share     instead: the share of the reference stream, as one no-grad forward of the time-aware
 ///                           encoder and the UNet with the three training rows against one without the reference row
@@ -27,12 +27,12 @@ public static class TrainingIteration
     {
         if (args.Length == 0 || args[0] is not ("tiny" or "512"))
         {
-            Console.Error.WriteLine("usage: training tiny|512 [--iterations N] [--no-checkpointing] [--placements SPEC] [--reference-share]");
+            Console.Error.WriteLine("usage: training tiny|512 [--iterations N] [--checkpointing] [--placements SPEC] [--reference-share]");
             return 2;
         }
         bool full = args[0] == "512";
         int iterations = Option(args, "--iterations") is { } n ? int.Parse(n) : full ? 1 : 3;
-        bool checkpointing = !args.Contains("--no-checkpointing");
+        bool checkpointing = args.Contains("--checkpointing");
         string placements = Option(args, "--placements") ?? Placements.Decoder;
 
         var config = full ? StableSRConfig.Full512 : StableSRConfig.Load(TinyConfigPath());
@@ -125,7 +125,7 @@ public static class TrainingIteration
     private static long PeakRssBytes()
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line == null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        return line == null ? -1 : long.Parse(line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
     private static string? Option(string[] args, string name)

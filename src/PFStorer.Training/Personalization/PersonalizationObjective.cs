@@ -29,9 +29,10 @@ public sealed class PersonalizationObjective(LatentDiffusionSRTextWT model, Pers
 
     /// <summary>
     /// Recompute the frozen UNet's ResBlocks and BasicTransformerBlocks in backward (docs/personalization.md, "Memory").
-    /// On by default, as ViCo trains: without it the 512 configuration's activations do not fit a 24 GB host.
+    /// Off by default: one 512² iteration of the 512 configuration stores every activation within ~12.5 GB of host
+    /// memory; turn it on where that does not fit (larger batches or images, smaller hosts).
     /// </summary>
-    public bool GradientCheckpointing { get; init; } = true;
+    public bool GradientCheckpointing { get; init; }
 
     public ObjectiveResult Forward(TrainingExample example, bool keepMaps = false)
     {
