@@ -3,8 +3,12 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
+// `training tiny|512 …`: one timed training iteration with its peak memory (TrainingIteration), outside BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "training") return PFStorer.Benchmarks.TrainingIteration.Run(args[1..]);
+
 // In-process toolchain: the GPU machines have a .NET runtime but no SDK, so benchmarks cannot spawn builds there.
 var config = DefaultConfig.Instance
     .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return 0;

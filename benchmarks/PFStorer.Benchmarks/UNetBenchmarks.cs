@@ -26,15 +26,7 @@ public class UNetBenchmarks
         var cfg = StableSRConfig.Full512.UNet;
         _unet = new UNetModelDualcondV2(cfg);
         var rng = new Random(1234);
-        foreach (var (path, p) in _unet.NamedParameters())
-        {
-            // Weights ~ U(±√(3/fan_in)) keep activations O(1); norms start at weight 1, bias 0.
-            bool norm = path.Contains("norm") || path.StartsWith("out.0", StringComparison.Ordinal);
-            var values = new float[p.Numel];
-            if (p.Shape.Length >= 2) Fill(rng, values, MathF.Sqrt(3f * p.Shape[0] / p.Numel));
-            else if (norm && path.EndsWith("weight", StringComparison.Ordinal)) Array.Fill(values, 1f);
-            p.Assign(Tensor.FromArray(values, p.ShapeArray()));
-        }
+        RandomWeights.Fill(_unet, rng);
         _x = Random(rng, 1, 4, 64, 64);
         _t = Tensor.FromArray(new long[] { 500 }, 1);
         _context = Random(rng, 1, 77, cfg.ContextDim);
@@ -57,17 +49,7 @@ public class UNetBenchmarks
         _context.Dispose();
     }
 
-    private static void Fill(Random rng, float[] values, float bound)
-    {
-        for (int i = 0; i < values.Length; i++) values[i] = (2f * rng.NextSingle() - 1f) * bound;
-    }
-
-    private static Tensor Random(Random rng, params int[] shape)
-    {
-        var values = new float[shape.Aggregate(1, (a, d) => a * d)];
-        Fill(rng, values, 1f);
-        return Tensor.FromArray(values, shape);
-    }
+    private static Tensor Random(Random rng, params int[] shape) => RandomWeights.Uniform(rng, 1f, shape);
 
     /// <summary>Replaces the global ShortRun job: one launch, no warm-up, one iteration, in process.</summary>
     private sealed class SingleRunConfig : ManualConfig

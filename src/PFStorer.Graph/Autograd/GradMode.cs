@@ -21,4 +21,20 @@ public static class GradMode
     {
         public void Dispose() => _disabledDepth--;
     }
+
+    /// <summary>
+    /// Enables recording on this thread until the returned scope is disposed, whatever the enclosing scopes say: a
+    /// checkpointed block recomputes its forward on the tape from inside the backward pass, which runs without grad.
+    /// </summary>
+    public static EnableGradScope EnableGrad()
+    {
+        var scope = new EnableGradScope(_disabledDepth);
+        _disabledDepth = 0;
+        return scope;
+    }
+
+    public readonly struct EnableGradScope(int restore) : IDisposable
+    {
+        public void Dispose() => _disabledDepth = restore;
+    }
 }

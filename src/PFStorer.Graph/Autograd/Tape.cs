@@ -34,18 +34,34 @@ public static class Tape
     {
         if (root.GradFn == null) throw new InvalidOperationException("backward from a tensor that was not produced by a recorded operation");
         if (gradient == null && root.Numel != 1) throw new InvalidOperationException($"backward from non-scalar {root.ShapeString} needs an explicit gradient");
+        Backward([root], [gradient]);
+    }
 
-        var order = TopologicalOrder(root.GradFn);
+    /// <summary>
+    /// Back-propagates from several recorded roots at once, each with its gradient (null: a scalar root seeded with 1), as
+    /// one pass over their joint graph: a node shared by two roots runs its backward once, with the summed gradient.
+    /// </summary>
+    public static void Backward(IReadOnlyList<Tensor> roots, IReadOnlyList<Tensor?> gradients)
+    {
+        if (roots.Count != gradients.Count) throw new ArgumentException($"{roots.Count} backward roots with {gradients.Count} gradients");
         var pending = new Dictionary<Node, Tensor?[]>(ReferenceEqualityComparer.Instance);
-        // The seed is the tape's own copy: backward functions may return views of their incoming gradient (reshape),
-        // which can end up as a leaf's Grad and be accumulated into in place; that must never write into the caller's tensor.
-        if (gradient != null && !gradient.Shape.SequenceEqual(root.Shape))
-            throw new ArgumentException($"backward gradient {gradient.ShapeString} does not match the root {root.ShapeString}");
-        var seed = Tensor.Empty(root.Shape, Kernels.DType.F32, root.Device);
-        if (gradient != null) seed.Backend.Copy(gradient, seed);
-        else seed.Backend.Fill(seed, 1f);
-        pending[root.GradFn] = new Tensor?[root.GradFn.OutputCount];
-        pending[root.GradFn][root.OutputIndex] = seed;
+        for (int r = 0; r < roots.Count; r++)
+        {
+            var (root, gradient) = (roots[r], gradients[r]);
+            if (root.GradFn == null) throw new InvalidOperationException("backward from a tensor that was not produced by a recorded operation");
+            // The seed is the tape's own copy: backward functions may return views of their incoming gradient (reshape),
+            // which can end up as a leaf's Grad and be accumulated into in place; that must never write into the caller's tensor.
+            if (gradient != null && !gradient.Shape.SequenceEqual(root.Shape))
+                throw new ArgumentException($"backward gradient {gradient.ShapeString} does not match the root {root.ShapeString}");
+            var seed = Tensor.Empty(root.Shape, Kernels.DType.F32, root.Device);
+            if (gradient != null) seed.Backend.Copy(gradient, seed);
+            else seed.Backend.Fill(seed, 1f);
+            if (!pending.TryGetValue(root.GradFn, out var slots)) pending[root.GradFn] = slots = new Tensor?[root.GradFn.OutputCount];
+            ref var slot = ref slots[root.OutputIndex];
+            if (slot == null) slot = seed;
+            else { Accumulate(slot, seed); seed.Dispose(); }
+        }
+        var order = TopologicalOrder(roots.Select(r => r.GradFn!));
 
         using var noGrad = GradMode.NoGrad();
         for (int n = order.Count - 1; n >= 0; n--)
@@ -88,7 +104,7 @@ public static class Tape
     public static void Release(Tensor root)
     {
         if (root.GradFn == null) return;
-        foreach (var node in TopologicalOrder(root.GradFn)) node.Release();
+        foreach (var node in TopologicalOrder([root.GradFn])) node.Release();
     }
 
     private static void Accumulate(Tensor into, Tensor add)
@@ -98,12 +114,13 @@ public static class Tape
         into.Backend.Binary(Backends.BinaryOp.Add, into, add, into);
     }
 
-    private static List<Node> TopologicalOrder(Node root)
+    // Post-order depth-first walks from each root sharing one visited set: parents always come before their children.
+    private static List<Node> TopologicalOrder(IEnumerable<Node> roots)
     {
         var order = new List<Node>();
         var visited = new HashSet<Node>(ReferenceEqualityComparer.Instance);
         var stack = new Stack<(Node node, bool expanded)>();
-        stack.Push((root, false));
+        foreach (var root in roots) stack.Push((root, false));
         while (stack.Count > 0)
         {
             var (node, expanded) = stack.Pop();

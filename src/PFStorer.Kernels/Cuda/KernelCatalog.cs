@@ -39,8 +39,10 @@ public static class KernelCatalog
             .. PerType(t => AttentionLanes.SelectMany(n => new[] { $"attn_fwd_rows<{t}, {n}>", $"attn_bwd_dq<{t}, {n}>", $"attn_bwd_dkdv<{t}, {n}>" })),
             .. MmaHeadDims.Select(d => $"attn_fwd_mma<{d}>"),
             .. PerType(t => [$"attn_probs<{t}>", $"attn_bwd_delta<{t}>"])],
-        "personalization" => PerType(t => [$"personalize_fwd<{t}>", $"personalize_bwd_proj<{t}>", $"personalize_bwd_gamma<{t}>",
-            $"map_loss_fwd<{t}>", $"map_loss_bwd<{t}>"]),
+        "personalization" => [
+            .. PerType(t => [$"personalize_fwd<{t}>", $"personalize_bwd_proj<{t}>", $"personalize_bwd_gamma<{t}>",
+                $"map_loss_fwd<{t}>", $"map_loss_bwd<{t}>", $"pers_attn_bwd_delta<{t}>"]),
+            .. PerType(t => AttentionLanes.SelectMany(n => new[] { $"pers_attn_fwd<{t}, {n}>", $"pers_attn_bwd_dq<{t}, {n}>", $"pers_attn_bwd_dkdv<{t}, {n}>" }))],
         "conv" => PerType(t => [$"im2col<{t}>", $"col2im<{t}>", $"add_channel_bias<{t}>", $"channel_bias_grad<{t}>"]),
         "window" => PerType(t => [$"depthwise_conv2d<{t}>", $"pool2d<{t}, 0>", $"pool2d<{t}, 1>", $"pad2d<{t}>"]),
         "shape" => [

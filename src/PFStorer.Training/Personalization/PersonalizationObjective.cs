@@ -27,6 +27,13 @@ public sealed class PersonalizationObjective(LatentDiffusionSRTextWT model, Pers
 {
     public LossWeights Weights { get; } = weights;
 
+    /// <summary>
+    /// Recompute the frozen UNet's ResBlocks and BasicTransformerBlocks in backward (docs/personalization.md, "Memory").
+    /// Off by default: one 512² iteration of the 512 configuration stores every activation within ~12.5 GB of host
+    /// memory; turn it on where that does not fit (larger batches or images, smaller hosts).
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
     public ObjectiveResult Forward(TrainingExample example, bool keepMaps = false)
     {
         var device = example.NoisyTarget.Device;
@@ -49,8 +56,15 @@ public sealed class PersonalizationObjective(LatentDiffusionSRTextWT model, Pers
             var pass = new PersonalizationPass(2, [2, 2], [star, eot, star, eot, star, eot]) { ComputeLoss = true, KeepMaps = keepMaps };
             try
             {
-                using var eps = model.DiffusionModel.Forward(x, t3, context3, structCond, pass);
-                return ObjectiveResult.Build(eps, example.Noise, pass, Weights);
+                var unet = model.DiffusionModel;
+                bool before = unet.GradientCheckpointing;
+                unet.GradientCheckpointing = GradientCheckpointing;
+                try
+                {
+                    using var eps = unet.Forward(x, t3, context3, structCond, pass);
+                    return ObjectiveResult.Build(eps, example.Noise, pass, Weights);
+                }
+                finally { unet.GradientCheckpointing = before; }
             }
             catch
             {

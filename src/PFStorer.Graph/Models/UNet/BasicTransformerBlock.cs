@@ -42,6 +42,21 @@ public sealed class BasicTransformerBlock : Module
         return (y, maps!);
     }
 
+    /// <summary>
+    /// <see cref="Forward"/> or (with <paramref name="mapKeys"/>) <see cref="ForwardWithMaps"/>, recomputed in backward when
+    /// <paramref name="checkpoint"/> is set; Maps is null without map keys.
+    /// </summary>
+    public (Tensor Output, Tensor? Maps) Forward(Tensor x, Tensor context, int[]? mapKeys, bool checkpoint)
+    {
+        if (!checkpoint) return Run(x, context, mapKeys);
+        var outputs = Autograd.Checkpoint.Run("transformer_block", this, [x, context], t =>
+        {
+            var (y, maps) = Run(t[0], t[1], mapKeys);
+            return maps == null ? [y] : [y, maps];
+        });
+        return (outputs[0], outputs.Length > 1 ? outputs[1] : null);
+    }
+
     private (Tensor Output, Tensor? Maps) Run(Tensor x, Tensor context, int[]? mapKeys)
     {
         using var n1 = Norm1.Forward(x);

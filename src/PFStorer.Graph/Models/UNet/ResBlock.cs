@@ -31,6 +31,17 @@ public sealed class ResBlock : Module
     /// <summary>ResBlockDual with its SPADE; plain ResBlock (time-aware encoder) without.</summary>
     public static ResBlock Dual(int inChannels, int embChannels, int outChannels, int sembChannels) => new(inChannels, embChannels, outChannels, sembChannels);
 
+    /// <summary>As <see cref="Forward(Tensor, Tensor, StructCond?)"/>; with <paramref name="checkpoint"/> recomputed in backward.</summary>
+    public Tensor Forward(Tensor x, Tensor emb, StructCond? structCond, bool checkpoint)
+    {
+        if (!checkpoint) return Forward(x, emb, structCond);
+        // The SPADE map of this block's width (ResBlocks keep the width) is an input of its own: the recomputation runs
+        // after the caller has released the struct-cond features.
+        Tensor[] inputs = Spade == null ? [x, emb] : [x, emb, structCond?[x.Dim(-1)] ?? throw new ArgumentException("ResBlockDual needs the struct-cond features")];
+        return Autograd.Checkpoint.Run("resblock", this, inputs, t =>
+            [Forward(t[0], t[1], t.Length > 2 ? new StructCond(new Dictionary<int, Tensor> { [t[2].Dim(-1)] = t[2] }) : null)])[0];
+    }
+
     public Tensor Forward(Tensor x, Tensor emb, StructCond? structCond = null)
     {
         using var h = InLayers(x);

@@ -46,8 +46,11 @@ public sealed class SpatialTransformer : Module
         return block;
     }
 
-    /// <summary>Without a personalization pass (or block) this is the plain StableSR transformer.</summary>
-    public Tensor Forward(Tensor x, Tensor context, PersonalizationPass? pass = null)
+    /// <summary>
+    /// Without a personalization pass (or block) this is the plain StableSR transformer. With <paramref name="checkpoint"/>
+    /// each BasicTransformerBlock is recomputed in backward (the personalization block is not: it adds L_Pers to the pass).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor context, PersonalizationPass? pass = null, bool checkpoint = false)
     {
         int b = x.Dim(0), c = x.Dim(1), h = x.Dim(2), w = x.Dim(3);
         bool personalize = Personalization != null && pass != null;
@@ -59,8 +62,8 @@ public sealed class SpatialTransformer : Module
         {
             using var prev = t;
             // The reference maps come from the first block's text cross-attention (ViCo's transformer_blocks.0.attn2).
-            if (personalize && i == 0) (t, maps) = TransformerBlocks[i].ForwardWithMaps(prev, context, pass!.MapKeys);
-            else t = TransformerBlocks[i].Forward(prev, context);
+            if (personalize && i == 0) (t, maps) = TransformerBlocks[i].Forward(prev, context, pass!.MapKeys, checkpoint);
+            else (t, _) = TransformerBlocks[i].Forward(prev, context, null, checkpoint);
         }
         if (personalize)
         {

@@ -5,8 +5,10 @@ namespace PFStorer.Graph.Models;
 /// <summary>
 /// What every block of a UNet level may consume: the time embedding, the text context, the struct-cond features and,
 /// when personalization blocks are attached, the personalization pass that tells them how the batch splits into streams.
+/// With <see cref="Checkpointing"/>, ResBlocks and BasicTransformerBlocks recompute their forward in backward.
 /// </summary>
-public sealed record UNetConditioning(Tensor Emb, Tensor? Context = null, StructCond? StructCond = null, PersonalizationPass? Personalization = null);
+public sealed record UNetConditioning(Tensor Emb, Tensor? Context = null, StructCond? StructCond = null, PersonalizationPass? Personalization = null,
+    bool Checkpointing = false);
 
 /// <summary>
 /// One entry of input_blocks / middle_block / output_blocks: layers named "0", "1", … run in order, each given what it
@@ -42,8 +44,8 @@ public sealed class TimestepEmbedSequential : Module
 
     public static Tensor Apply(Module layer, Tensor x, UNetConditioning c) => layer switch
     {
-        ResBlock r => r.Forward(x, c.Emb, c.StructCond),
-        SpatialTransformer s => s.Forward(x, c.Context ?? throw new ArgumentException("SpatialTransformer needs a text context"), c.Personalization),
+        ResBlock r => r.Forward(x, c.Emb, c.StructCond, c.Checkpointing),
+        SpatialTransformer s => s.Forward(x, c.Context ?? throw new ArgumentException("SpatialTransformer needs a text context"), c.Personalization, c.Checkpointing),
         AttentionBlock a => a.Forward(x),
         Downsample d => d.Forward(x),
         Upsample u => u.Forward(x),

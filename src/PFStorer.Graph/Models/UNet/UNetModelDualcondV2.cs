@@ -16,6 +16,12 @@ public sealed class UNetModelDualcondV2 : Module
     public GroupNorm OutNorm { get; }
     public Conv2d OutConv { get; }
 
+    /// <summary>
+    /// Recompute each ResBlock and BasicTransformerBlock in backward instead of keeping its activations (gradient
+    /// checkpointing, docs/personalization.md "Memory"). Affects only forwards that record a tape.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     public UNetModelDualcondV2(UNetConfig cfg)
     {
         Config = cfg;
@@ -97,7 +103,7 @@ public sealed class UNetModelDualcondV2 : Module
     public Tensor Forward(Tensor x, Tensor timesteps, Tensor context, StructCond structCond, PersonalizationPass? personalization = null)
     {
         using var emb = TimeEmbed.Forward(timesteps);
-        var c = new UNetConditioning(emb, context, structCond, personalization);
+        var c = new UNetConditioning(emb, context, structCond, personalization, GradientCheckpointing);
         var hs = new Stack<Tensor>();
         try
         {
