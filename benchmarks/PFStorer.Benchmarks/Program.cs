@@ -3,8 +3,11 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
+if (args is ["load-write" or "load-time", ..]) return PFStorer.Benchmarks.CheckpointLoadBenchmark.Run(args);
+
 // In-process toolchain: the GPU machines have a .NET runtime but no SDK, so benchmarks cannot spawn builds there.
 var config = DefaultConfig.Instance
     .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return 0;
