@@ -32,7 +32,7 @@ public sealed class DiffusionSchedule
     public int Steps => Betas.Length;
 
     /// <summary>The coefficients of one reverse step at respaced index k, in the precision the schedule holds.</summary>
-    public Backends.PosteriorCoefficients Coefficients(int k) => new(
+    public Kernels.PosteriorCoefficients Coefficients(int k) => new(
         (float)SqrtRecipAlphasCumprod[k], (float)SqrtRecipm1AlphasCumprod[k],
         (float)PosteriorMeanCoef1[k], (float)PosteriorMeanCoef2[k],
         // exp(0.5·logvar) is evaluated in float32 upstream (a float32 buffer through torch.exp); k = 0 adds no noise.
