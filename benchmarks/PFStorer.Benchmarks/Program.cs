@@ -5,6 +5,7 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 // `training tiny|512 …`: one timed training iteration with its peak memory (TrainingIteration), outside BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "training") return PFStorer.Benchmarks.TrainingIteration.Run(args[1..]);
+if (args is ["load-write" or "load-time", ..]) return PFStorer.Benchmarks.CheckpointLoadBenchmark.Run(args);
 
 // In-process toolchain: the GPU machines have a .NET runtime but no SDK, so benchmarks cannot spawn builds there.
 var config = DefaultConfig.Instance

@@ -15,7 +15,7 @@ public class SamplingBenchmarks
     private Tensor _x = null!, _eps = null!, _noise = null!, _next = null!, _canvas = null!, _tile = null!;
     private Tensor[] _weights = null!;
     private TileWindow[] _windows = null!;
-    private readonly Graph.Backends.PosteriorCoefficients _c = DiffusionSchedule.UpstreamFloat32(200).Coefficients(100);
+    private readonly Kernels.PosteriorCoefficients _c = DiffusionSchedule.UpstreamFloat32(200).Coefficients(100);
 
     [GlobalSetup]
     public void Setup()

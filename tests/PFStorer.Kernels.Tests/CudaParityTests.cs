@@ -1,5 +1,6 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Backends;
+using PFStorer.Kernels;
 using PFStorer.Kernels.Cpu;
 using Xunit;
 using static PFStorer.Kernels.Tests.ParityCases;

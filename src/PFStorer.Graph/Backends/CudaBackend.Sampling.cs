@@ -1,3 +1,4 @@
+using PFStorer.Kernels;
 
 namespace PFStorer.Graph.Backends;
 

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace PFStorer.Graph.Checkpoints;
 
@@ -32,9 +33,15 @@ public abstract class ByteSource : IDisposable
     /// <summary>Zero-copy storage over [offset, offset + bytes) that keeps the source alive, or null when not mapped.</summary>
     public virtual Storage? MapStorage(long offset, long bytes) => null;
 
+    /// <summary>Whether <see cref="MapStorage"/> hands out zero-copy storage.</summary>
+    public virtual bool IsMapped => false;
+
     public abstract void Dispose();
 
-    /// <summary>Memory-maps <paramref name="path"/> read-only (the file is never written).</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/> for positional reads and maps it copy-on-write (the file is never written: a
+    /// write through a mapped tensor stays private to this process).
+    /// </summary>
     public static ByteSource OpenFile(string path) => new MappedFileSource(path);
 
     public static ByteSource FromMemory(byte[] bytes, string name) => new MemorySource(bytes, name);
@@ -49,11 +56,15 @@ internal sealed class MemorySource(byte[] bytes, string name) : ByteSource
 }
 
 /// <summary>
-/// A read-only mapping of a whole file. Reference-counted: the reader holds one reference and every zero-copy storage
-/// holds another, so tensors handed out stay valid after the reader is disposed.
+/// A whole file, read two ways. Copies (<see cref="ByteSource.Read"/>) use positional reads, which are thread-safe and
+/// leave no file pages in the process's resident set; zero-copy storages point into a private (copy-on-write)
+/// mapping, so a parameter that is ever written cannot change the file or another process's view of it.
+/// Reference-counted: the reader holds one reference and every zero-copy storage holds another, so tensors handed out
+/// stay valid after the reader is disposed.
 /// </summary>
 internal sealed unsafe class MappedFileSource : ByteSource
 {
+    private readonly SafeFileHandle _handle;
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
@@ -66,18 +77,29 @@ internal sealed unsafe class MappedFileSource : ByteSource
     public MappedFileSource(string path)
     {
         Name = path;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        Length = stream.Length;
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Length = RandomAccess.GetLength(_handle);
         if (Length == 0) return; // an empty file cannot be mapped; every read fails with a clear range error
-        _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        _file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.CopyOnWrite, HandleInheritability.None, leaveOpen: false);
+        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.CopyOnWrite);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
     }
 
-    protected override void ReadCore(long offset, Span<byte> destination) =>
-        new ReadOnlySpan<byte>(_base + offset, destination.Length).CopyTo(destination);
+    protected override void ReadCore(long offset, Span<byte> destination)
+    {
+        while (destination.Length > 0)
+        {
+            int n = RandomAccess.Read(_handle, destination, offset);
+            if (n <= 0) throw new CheckpointFormatException(Name, $"the file ended at offset {offset} while reading (was it truncated while open?)");
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    public override bool IsMapped => _base != null;
 
     public override Storage? MapStorage(long offset, long bytes)
     {
@@ -103,5 +125,6 @@ internal sealed unsafe class MappedFileSource : ByteSource
             _view.Dispose();
         }
         _file?.Dispose();
+        _handle.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using PFStorer.Kernels;
+using PFStorer.Kernels.Cpu;
 
 namespace PFStorer.Graph.Checkpoints;
 
@@ -24,6 +25,8 @@ public abstract class Checkpoint : IDisposable
     {
         if (count >= MaxTensors) throw new CheckpointFormatException(file, $"more than {MaxTensors} tensors; no StableSR checkpoint has that many");
     }
+    /// <summary>Elements converted per parallel work item: large enough for vectorised loops, small enough to share.</summary>
+    private const int BlockElements = 1 << 20;
     private readonly Dictionary<string, CheckpointTensor> _byName = new(StringComparer.Ordinal);
 
     protected ByteSource Source { get; }
@@ -84,13 +87,17 @@ public abstract class Checkpoint : IDisposable
         var tensor = Tensor.Empty(info.Shape, dtype ?? info.DType.ComputeDType());
         try
         {
-            nint dst = tensor.DataPointer;
-            long written = 0;
-            ReadElements(info, target, chunk =>
+            if (info.IsContiguous) ReadContiguous(info, target, (byte*)tensor.DataPointer);
+            else
             {
-                chunk.CopyTo(new Span<byte>((byte*)dst + written, chunk.Length));
-                written += chunk.Length;
-            });
+                nint dst = tensor.DataPointer;
+                long written = 0;
+                ReadElements(info, target, chunk =>
+                {
+                    chunk.CopyTo(new Span<byte>((byte*)dst + written, chunk.Length));
+                    written += chunk.Length;
+                });
+            }
         }
         catch
         {
@@ -99,6 +106,47 @@ public abstract class Checkpoint : IDisposable
         }
         tensor.Name = name;
         return tensor;
+    }
+
+    /// <summary>
+    /// Reads and converts a contiguous tensor into <paramref name="destination"/> in blocks spread over the cores: each
+    /// worker reads its block into its own buffer and converts it straight into place.
+    /// </summary>
+    private unsafe void ReadContiguous(CheckpointTensor info, CheckpointDType target, byte* destination)
+    {
+        int es = info.DType.Size(), et = target.Size();
+        long blocks = (info.Numel + BlockElements - 1) / BlockElements;
+        CpuParallel.For(blocks, 1, (first, end) =>
+        {
+            var raw = ArrayPool<byte>.Shared.Rent(BlockElements * es);
+            try
+            {
+                for (long b = first; b < end; b++)
+                {
+                    long i = b * BlockElements;
+                    int n = (int)Math.Min(BlockElements, info.Numel - i);
+                    var into = new Span<byte>(destination + i * et, n * et);
+                    if (info.DType == target) Source.Read(info.StorageStart + (info.StorageOffset + i) * es, into);
+                    else
+                    {
+                        Source.Read(info.StorageStart + (info.StorageOffset + i) * es, raw.AsSpan(0, n * es));
+                        ElementConversion.Convert(raw, info.DType, into, target, n);
+                    }
+                }
+            }
+            finally { ArrayPool<byte>.Shared.Return(raw); }
+        });
+    }
+
+    /// <summary>
+    /// Whether <see cref="Map"/> can give <paramref name="name"/> as a contiguous <paramref name="dtype"/> tensor without
+    /// a copy: the file is mapped, the tensor is stored row-major in that dtype, naturally aligned.
+    /// </summary>
+    public bool CanMap(string name, DType dtype)
+    {
+        var info = this[name];
+        long start = info.StorageStart + info.StorageOffset * info.DType.Size();
+        return Source.IsMapped && info.IsContiguous && info.Numel > 0 && info.DType.EngineEquivalent() == dtype && start % info.DType.Size() == 0;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using PFStorer.Kernels.Cpu;
@@ -26,11 +27,29 @@ internal static class ElementConversion
             TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(src)[..count], MemoryMarshal.Cast<byte, Half>(dst)[..count]);
             return;
         }
+        if (from == CheckpointDType.BF16 && to == CheckpointDType.F32)
+        {
+            WidenBf16(MemoryMarshal.Cast<byte, ushort>(src)[..count], MemoryMarshal.Cast<byte, uint>(dst)[..count]);
+            return;
+        }
         if (!CanConvert(from, to)) throw new InvalidOperationException($"refusing to convert {from} to {to} (floats do not become integers at load)");
         if (to.IsFloat())
             for (int i = 0; i < count; i++) WriteFloat(dst, to, i, ReadDouble(src, from, i));
         else
             for (int i = 0; i < count; i++) WriteInteger(dst, to, i, ReadInteger(src, from, i));
+    }
+
+    // bf16 is the top half of an f32: widening is a 16-bit shift, exact for every value including NaN payloads.
+    private static void WidenBf16(ReadOnlySpan<ushort> src, Span<uint> dst)
+    {
+        int i = 0;
+        for (; i <= src.Length - Vector<ushort>.Count; i += Vector<ushort>.Count)
+        {
+            Vector.Widen(new Vector<ushort>(src[i..]), out var low, out var high);
+            (low << 16).CopyTo(dst[i..]);
+            (high << 16).CopyTo(dst[(i + Vector<uint>.Count)..]);
+        }
+        for (; i < src.Length; i++) dst[i] = (uint)src[i] << 16;
     }
 
     private static double ReadDouble(ReadOnlySpan<byte> s, CheckpointDType t, int i) => t switch

@@ -1,8 +1,8 @@
 namespace PFStorer.Graph.Checkpoints;
 
 /// <summary>
-/// Text key lists, one "key [d0,d1,...]" per line (the format of the spec's stablesr_keys.txt): an architecture's
-/// expected keys written down, usable by `weights verify --expect` before the model classes exist.
+/// Text key lists, one "key [d0,d1,...]" per line (as tests/fixtures/spec/stablesr_keys.txt lists the official
+/// layout): an architecture's expected keys written down, usable by `weights verify --expect` before the model classes exist.
 /// </summary>
 public static class KeyList
 {

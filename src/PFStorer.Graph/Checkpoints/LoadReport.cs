@@ -71,6 +71,9 @@ public sealed class LoadReport
     /// <summary>
     /// Fills <paramref name="module"/>'s parameters from the keys routed to <paramref name="component"/>, converting to
     /// <paramref name="dtype"/> as they load. Missing or mismatched parameters stay unloaded and are in the report.
+    /// A tensor already stored contiguously in <paramref name="dtype"/> is used in place, over the file mapping (no
+    /// copy, no new memory); the mapping is copy-on-write, so a parameter written later (training, an in-place op)
+    /// diverges privately and the file is never touched.
     /// </summary>
     public static LoadReport LoadInto(Checkpoint checkpoint, Module module, StableSRComponent component, DType dtype = DType.F32)
     {
@@ -79,7 +82,7 @@ public sealed class LoadReport
         var report = Compare(StableSRKeyMap.ExpectedKeys(module, component), mine);
         var bad = report.Missing.Select(m => m.Key).Concat(report.Mismatched.Select(m => m.Key)).ToHashSet(StringComparer.Ordinal);
         foreach (var (path, param) in module.NamedParameters(StableSRKeyMap.PrefixOf(component)))
-            if (!bad.Contains(path)) param.Assign(checkpoint.Load(path, dtype));
+            if (!bad.Contains(path)) param.Assign(checkpoint.CanMap(path, dtype) ? checkpoint.Map(path) : checkpoint.Load(path, dtype));
         return report;
     }
 

@@ -12,7 +12,7 @@ public readonly record struct KeyRoute(StableSRComponent? Component, string Loca
 }
 
 /// <summary>
-/// The one explicit table from StableSR checkpoint keys to engine components (spec §4.2). The main checkpoint
+/// The one explicit table from StableSR checkpoint keys to engine components (docs/architecture.md, "Loading weights"). The main checkpoint
 /// (stablesr_000117.ckpt) prefixes each sub-model; the CFW checkpoint (vqgan_cfw_00011.ckpt) has no prefix, so its
 /// roots encoder./decoder./quant_conv./post_quant_conv. are kept in the local key, exactly as the VAE module names
 /// them below first_stage_model. A module's NamedParameters() paths equal the local keys.

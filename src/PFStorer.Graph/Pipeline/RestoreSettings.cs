@@ -8,7 +8,7 @@ public enum DeviceChoice { Auto, Cpu, Cuda }
 
 /// <summary>
 /// Everything one restoration depends on besides the weights and the image. Defaults are PFStorer's inference settings
-/// (pfstorer.md §6) on StableSR's arbitrary-size script (stablesr.md §3.5); `Cfg = 1, Prompt = ""` is upstream StableSR.
+/// (docs/sampling.md) on StableSR's arbitrary-size script (docs/sampling.md, "Arbitrary sizes"); `Cfg = 1, Prompt = ""` is upstream StableSR.
 /// </summary>
 public sealed record RestoreSettings
 {
@@ -78,7 +78,7 @@ public sealed record RestoreSettings
     };
 }
 
-/// <summary>The supplementary's inference prompts (pfstorer.md §3).</summary>
+/// <summary>The supplementary's inference prompts (docs/sampling.md, "Guidance and prompts").</summary>
 public static class Prompts
 {
     public const string Placeholder = "*";

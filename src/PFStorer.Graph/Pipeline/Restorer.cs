@@ -12,7 +12,7 @@ namespace PFStorer.Graph.Pipeline;
 public readonly record struct RestoreProgress(int Step, int Steps, int Patch, int Patches);
 
 /// <summary>
-/// StableSR restoration with PFStorer's guidance (stablesr.md §3.5, pfstorer.md §6), created once from weights and reused
+/// StableSR restoration with PFStorer's guidance (docs/architecture.md, docs/sampling.md), created once from weights and reused
 /// for many images. Thread-safe by serialisation: concurrent calls run one at a time (the weights are shared and the
 /// backends already use every core), so one instance can serve a whole batch or several callers — and several identities:
 /// an identity in the settings is attached for its call only (docs/identity-files.md).

@@ -3,7 +3,7 @@ namespace PFStorer.Graph.Sampling;
 public enum ColorFixMode { None, AdaIn, Wavelet }
 
 /// <summary>
-/// StableSR's colour corrections of the restored image against the LQ input (stablesr.md §3.7), both NCHW float in
+/// StableSR's colour corrections of the restored image against the LQ input (docs/sampling.md, "Colour fix"), both NCHW float in
 /// [−1, 1] of the same size. They run once per image on the host (the tensors are copied to the CPU when they live
 /// elsewhere); the result is a new CPU tensor owned by the caller.
 /// </summary>

@@ -20,7 +20,7 @@ public sealed class NonFiniteLatentException(int step, int steps, long timestep,
 }
 
 /// <summary>
-/// The respaced DDPM reverse process of StableSR (stablesr.md §3.3, §3.5; pfstorer.md §6): for k = N−1 … 0 the noise is
+/// The respaced DDPM reverse process of StableSR (docs/sampling.md): for k = N−1 … 0 the noise is
 /// predicted at the original timestep (tile by tile with Gaussian aggregation when the latent exceeds one tile, with both
 /// CFG branches in one batch), then x̂₀, the posterior mean and the next latent follow with the coefficients of index k.
 /// Every buffer of the loop is allocated before the first step, so steps after the first take nothing new from the pool

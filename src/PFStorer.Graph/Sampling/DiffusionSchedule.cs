@@ -4,10 +4,9 @@ namespace PFStorer.Graph.Sampling;
 /// The DDPM noise schedule as LDM's <c>register_schedule</c> holds it: one value per (respaced) step for every
 /// array the sampler and q_sample index. <see cref="Timesteps"/>[k] is the original step (0..999) that respaced
 /// index k stands for; the UNet and the time-aware encoder receive that original step, while the coefficient
-/// arrays are indexed by k (stablesr.md §3.3).
-/// Two constructions exist: exact float64 arithmetic (<see cref="Linear"/>, <see cref="Respaced"/>) and the
-/// float32 path the upstream scripts actually run (<see cref="UpstreamFloat32"/>), whose values are what the
-/// official sampler multiplies with.
+/// arrays are indexed by k (docs/sampling.md).
+/// The sampler uses <see cref="UpstreamFloat32"/>, the float32 path the upstream scripts actually run, whose values are
+/// what the official sampler multiplies with; <see cref="Linear"/> is the float64 1000-step schedule it starts from.
 /// </summary>
 public sealed class DiffusionSchedule
 {
@@ -32,7 +31,7 @@ public sealed class DiffusionSchedule
     public int Steps => Betas.Length;
 
     /// <summary>The coefficients of one reverse step at respaced index k, in the precision the schedule holds.</summary>
-    public Backends.PosteriorCoefficients Coefficients(int k) => new(
+    public Kernels.PosteriorCoefficients Coefficients(int k) => new(
         (float)SqrtRecipAlphasCumprod[k], (float)SqrtRecipm1AlphasCumprod[k],
         (float)PosteriorMeanCoef1[k], (float)PosteriorMeanCoef2[k],
         // exp(0.5·logvar) is evaluated in float32 upstream (a float32 buffer through torch.exp); k = 0 adds no noise.
@@ -44,25 +43,6 @@ public sealed class DiffusionSchedule
         var betas = TorchLinspace(Math.Sqrt(linearStart), Math.Sqrt(linearEnd), steps);
         for (int i = 0; i < steps; i++) betas[i] *= betas[i];
         return FromBetas(betas, Identity(steps));
-    }
-
-    /// <summary>
-    /// The sampling scripts' respacing in float64: keep <see cref="SpaceTimesteps"/>(1000, [steps]) and derive new betas
-    /// β'_k = 1 − ᾱ[t_k]/ᾱ[t_{k−1}] (ᾱ[t_{−1}] = 1) from the full schedule.
-    /// </summary>
-    public static DiffusionSchedule Respaced(int steps)
-    {
-        var full = Linear();
-        var kept = SpaceTimesteps(TrainSteps, steps);
-        var betas = new double[kept.Length];
-        double last = 1.0;
-        for (int k = 0; k < kept.Length; k++)
-        {
-            double ac = full.AlphasCumprod[kept[k]];
-            betas[k] = 1.0 - ac / last;
-            last = ac;
-        }
-        return FromBetas(betas, kept);
     }
 
     /// <summary>

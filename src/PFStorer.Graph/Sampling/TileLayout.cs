@@ -4,7 +4,7 @@ namespace PFStorer.Graph.Sampling;
 public readonly record struct TileWindow(int Top, int Left, int Height, int Width);
 
 /// <summary>
-/// The two tilings of StableSR's arbitrary-size script (stablesr.md §3.5) and their Gaussian blending weights.
+/// The two tilings of StableSR's arbitrary-size script (docs/sampling.md, "Arbitrary sizes") and their Gaussian blending weights.
 /// Both are fixed so that an axis shorter than the tile gets one window of its own length; upstream instead
 /// places a full-size tile at a negative offset (latent canvas) or multiplies a 1280² weight with a smaller patch
 /// (pixel splitter), and crashes whenever one side is under and the other over the tile size.

@@ -10,7 +10,7 @@ using PFStorer.Training.Degradations;
 namespace PFStorer.Restore;
 
 /// <summary>
-/// `degrade IN… -o OUT --level light|heavy --seed S`: the paper's degradations (pfstorer.md §8) applied to photos,
+/// `degrade IN… -o OUT --level light|heavy --seed S`: the paper's degradations (docs/degradations.md) applied to photos,
 /// each written as OUT/&lt;name&gt;.png with a JSON sidecar OUT/&lt;name&gt;.json holding every sampled parameter, so an
 /// evaluation set can be regenerated bit for bit. Each image's stream is derived from S and its file name, so adding
 /// or removing files does not change the others' degradations.
@@ -21,7 +21,7 @@ internal static class DegradeVerb
     {
         var inputs = new Argument<string[]>("inputs") { Description = "Image files, folders or globs (PNG, JPEG, WebP, BMP, TIFF, GIF).", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--output", "-o") { Description = "Output folder.", Required = true };
-        var level = new Option<DegradationLevel>("--level") { Description = "light or heavy (pfstorer.md §8).", DefaultValueFactory = _ => DegradationLevel.Light };
+        var level = new Option<DegradationLevel>("--level") { Description = "light or heavy (docs/degradations.md).", DefaultValueFactory = _ => DegradationLevel.Light };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the whole set.", DefaultValueFactory = _ => 0UL };
         var cmd = new Command("degrade", "Degrade photos with the paper's light or heavy model; writes PNGs and JSON sidecars.")
         {

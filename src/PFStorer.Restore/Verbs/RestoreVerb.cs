@@ -33,7 +33,7 @@ internal static class RestoreVerb
     private static readonly Option<int?> TileOverlap = new("--tile-overlap") { Description = "Latent tile overlap (default: half the tile)." };
     private static readonly Option<float> DecW = new("--dec-w") { Description = "CFW fusion weight w of the decoder.", DefaultValueFactory = _ => Defaults.DecoderWeight };
     private static readonly Option<string> ColorFix = new("--color-fix") { Description = "Colour correction against the input.", DefaultValueFactory = _ => "adain" };
-    private static readonly Option<string> PrecisionOpt = new("--precision") { Description = "fp32 or bf16 (bf16 needs CUDA).", DefaultValueFactory = _ => "fp32" };
+    private static readonly Option<string> PrecisionOpt = new("--precision") { Description = "fp32; bf16 is refused until the model ops compute in it (hidden until then).", DefaultValueFactory = _ => "fp32", Hidden = true };
     private static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, cuda, or auto (the CPU until the CUDA path has been verified on a GPU).", DefaultValueFactory = _ => "auto" };
     private static readonly Option<string> Weights = new("--weights") { Description = "StableSR checkpoint (stablesr_000117.ckpt or .safetensors).", DefaultValueFactory = _ => Path.Combine("weights", "stablesr_000117.ckpt") };
     private static readonly Option<string> Vae = new("--vae") { Description = "CFW VAE checkpoint (vqgan_cfw_00011.ckpt).", DefaultValueFactory = _ => Path.Combine("weights", "vqgan_cfw_00011.ckpt") };

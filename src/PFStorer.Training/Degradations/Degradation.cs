@@ -3,7 +3,7 @@ using PFStorer.Images;
 namespace PFStorer.Training.Degradations;
 
 /// <summary>
-/// The light and heavy degradations of the PFStorer supplementary (pfstorer.md §8). Sampling draws every random
+/// The light and heavy degradations of the PFStorer supplementary (docs/degradations.md). Sampling draws every random
 /// choice from the seeded <see cref="DegradationRng"/> into a <see cref="DegradationParameters"/> record; applying
 /// the record is deterministic. Images are processed on the 0–255 float scale; alpha is carried over untouched.
 /// </summary>

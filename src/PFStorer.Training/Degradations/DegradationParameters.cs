@@ -1,6 +1,6 @@
 namespace PFStorer.Training.Degradations;
 
-/// <summary>Which pipeline of pfstorer.md §8.</summary>
+/// <summary>Which pipeline of docs/degradations.md.</summary>
 public enum DegradationLevel { Light, Heavy }
 
 /// <summary>

@@ -7,6 +7,7 @@ using PFStorer.Graph.Personalization;
 using PFStorer.Graph.Pipeline;
 using PFStorer.Graph.Sampling;
 using PFStorer.Kernels;
+using PFStorer.Kernels.Cpu;
 using PFStorer.Training.Degradations;
 using PFStorer.Training.Optim;
 

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace PFStorer.Graph.Tests.Checkpoints;
 
-/// <summary>The name table routes the real StableSR layouts (spec key lists) and the tiny fixtures as spec §4.2 says.</summary>
+/// <summary>The name table routes the real StableSR layouts (official key lists) and the tiny fixtures as docs/architecture.md ("Loading weights") says.</summary>
 public sealed class KeyMapTests
 {
     private static string KeysFile(string name) => Fixtures.Path("spec", name);

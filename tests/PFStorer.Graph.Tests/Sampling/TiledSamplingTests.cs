@@ -1,4 +1,5 @@
 using PFStorer.Graph.Sampling;
+using PFStorer.Kernels.Cpu;
 using PFStorer.Kernels.Memory;
 using Xunit;
 

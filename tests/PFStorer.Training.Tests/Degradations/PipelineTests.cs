@@ -6,7 +6,7 @@ using Xunit;
 namespace PFStorer.Training.Tests.Degradations;
 
 /// <summary>
-/// The light and heavy pipelines: same seed → same parameters and same pixels; parameters follow pfstorer.md §8's
+/// The light and heavy pipelines: same seed → same parameters and same pixels; parameters follow docs/degradations.md's
 /// ranges and probabilities (checked over 2,000 sampled records, never by degrading 2,000 images).
 /// </summary>
 public class PipelineTests(ITestOutputHelper output)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace PFStorer.Graph.Sampling;
+namespace PFStorer.Kernels.Cpu;
 
 /// <summary>
 /// The engine's counter-based noise: Philox4x32-10 (Salmon et al. 2011) feeding a Box–Muller transform.

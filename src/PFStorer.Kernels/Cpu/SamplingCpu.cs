@@ -1,9 +1,7 @@
-using PFStorer.Graph.Backends;
+namespace PFStorer.Kernels.Cpu;
 
-namespace PFStorer.Graph.Sampling;
-
-/// <summary>Span kernels behind the sampler ops of <see cref="IBackend"/> (CPU backend and the host fallback share them).</summary>
-internal static class SamplingKernels
+/// <summary>The CPU references of the sampler ops (guidance, tile accumulation, the fused DDPM step); kernels/ddpm.cu holds the CUDA twins.</summary>
+internal static class SamplingCpu
 {
     public static void Guidance(ReadOnlySpan<float> neg, ReadOnlySpan<float> pos, float scale, Span<float> y)
     {
