@@ -10,7 +10,6 @@ namespace PFStorer.Training.Tests.Personalization;
 /// The personalization run on the tiny model with the shipped photos: determinism, resume, divergence, the identity file
 /// and the loss going down on fixed data.
 /// </summary>
-[Collection(TinyPersonalization.Serial)]
 public sealed class PersonalizationRunTests(TinyPersonalization fx) : IClassFixture<TinyPersonalization>
 {
     private static readonly DateTimeOffset Created = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);

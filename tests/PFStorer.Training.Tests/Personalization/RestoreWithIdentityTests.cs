@@ -11,7 +11,6 @@ namespace PFStorer.Training.Tests.Personalization;
 /// Restoring the shipped old photo with an identity on the tiny model (tiled: 4 latent windows per step, both CFG
 /// branches): exact equalities where the maths says the identity cannot act, and a different result where it must.
 /// </summary>
-[Collection(TinyPersonalization.Serial)]
 public sealed class RestoreWithIdentityTests(TinyPersonalization fx) : IClassFixture<TinyPersonalization>, IDisposable
 {
     private readonly Restorer _restorer = Restorer.Load(Fixtures.Path("stablesr-tiny", "model.safetensors"), Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors"), DeviceChoice.Cpu);

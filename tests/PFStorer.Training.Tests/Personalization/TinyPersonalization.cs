@@ -7,12 +7,6 @@ namespace PFStorer.Training.Tests.Personalization;
 /// <summary>The tiny model and the three shipped astronaut photos (examples/astronaut/photos), for training-run tests.</summary>
 public sealed class TinyPersonalization : IDisposable
 {
-    /// <summary>
-    /// The run and restore-with-identity tests share one xunit collection so they never run at the same time: a restore
-    /// running concurrently in the same process was seen to change a training run's bytes (an open finding, noted in
-    /// docs/identity-files.md); the byte-identity guarantee is stated for one engine job per process.
-    /// </summary>
-    public const string Serial = "personalization runs";
 
     public StableSRTiny Tiny { get; } = new();
 
