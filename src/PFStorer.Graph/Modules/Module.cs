@@ -54,6 +54,13 @@ public abstract class Module : IDisposable
 
     public long ParameterCount() => NamedParameters().Sum(p => p.Param.Numel);
 
+    /// <summary>Moves every loaded parameter to <paramref name="device"/>; host copies are released as each one moves, and parameters already there stay.</summary>
+    public void MoveTo(Device device)
+    {
+        foreach (var (_, p) in NamedParameters())
+            if (p.Value is { } v && v.Device != device) p.Assign(v.To(device));
+    }
+
     public virtual void Dispose()
     {
         foreach (var (_, p) in _parameters) p.Dispose();

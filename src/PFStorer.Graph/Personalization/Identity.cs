@@ -37,11 +37,7 @@ public sealed class Identity(PersonalizationAdapter adapter, IReadOnlyList<Refer
     }
 
     /// <summary>Moves the adapter's weights to <paramref name="device"/> (a no-op where they already are).</summary>
-    public void MoveTo(Device device)
-    {
-        foreach (var (_, p) in Adapter.NamedParameters())
-            if (p.Value is { } v && v.Device != device) p.Assign(v.To(device));
-    }
+    public void MoveTo(Device device) => Adapter.MoveTo(device);
 
     public void Dispose()
     {

@@ -103,9 +103,8 @@ public sealed class StableSRWeights : IDisposable
     /// <summary>Moves every loaded parameter to <paramref name="device"/> (host copies are released as each one moves).</summary>
     public void MoveTo(Device device)
     {
-        foreach (var module in new Modules.Module[] { Model, CfwVae })
-            foreach (var (_, p) in module.NamedParameters())
-                if (p.Value is { } v && v.Device != device) p.Assign(v.To(device));
+        Model.MoveTo(device);
+        CfwVae.MoveTo(device);
     }
 
     public void Dispose()

@@ -68,8 +68,7 @@ public sealed class DdpmSampler(DiffusionSchedule schedule, SamplerSettings sett
     /// </summary>
     private void ThrowIfNonFinite(Tensor latent, int step, long timestep)
     {
-        int bad = 0;
-        foreach (var v in latent.ToFloatArray()) if (!float.IsFinite(v)) bad++;
+        long bad = Checkpoints.TensorValues.Count(latent.ToFloatArray()).NonFinite;
         if (bad > 0) throw new NonFiniteLatentException(step, Schedule.Steps, timestep, bad, latent.Numel);
     }
 

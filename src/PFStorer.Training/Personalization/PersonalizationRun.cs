@@ -151,7 +151,7 @@ public sealed class PersonalizationRun : IDisposable
 
     private Tensor Latent(float[] values, int[] shape) => Tensor.FromSpan<float>(values, DType.F32, shape, Device);
 
-    private static bool AllFinite(Tensor t) => t.ToFloatArray().All(float.IsFinite);
+    private static bool AllFinite(Tensor t) => Graph.Checkpoints.TensorValues.Count(t.ToFloatArray()).NonFinite == 0;
 
     private static void Dispose(TrainingExample e)
     {

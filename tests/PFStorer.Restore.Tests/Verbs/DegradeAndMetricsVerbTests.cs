@@ -16,12 +16,7 @@ public class DegradeAndMetricsVerbTests : IDisposable
 
     private string Sub(string name) => Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
 
-    private static int Invoke(params string[] args)
-    {
-        var root = new System.CommandLine.RootCommand();
-        foreach (var verb in VerbRegistry.All()) root.Subcommands.Add(verb);
-        return root.Parse(args).Invoke();
-    }
+    private static int Invoke(params string[] args) => InProcessVerbs.Invoke(args);
 
     /// <summary>Two inputs: the fixture photo as PNG and a JPEG with alpha-less gray content.</summary>
     private string MakeInputs()

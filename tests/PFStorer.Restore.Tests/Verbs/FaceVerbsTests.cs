@@ -16,12 +16,7 @@ public class FaceVerbsTests : IDisposable
 
     private string Sub(string name) => Directory.CreateDirectory(Path.Combine(_dir.FullName, name)).FullName;
 
-    private static int Invoke(params string[] args)
-    {
-        var root = new System.CommandLine.RootCommand();
-        foreach (var verb in VerbRegistry.All()) root.Subcommands.Add(verb);
-        return root.Parse(args).Invoke();
-    }
+    private static int Invoke(params string[] args) => InProcessVerbs.Invoke(args);
 
     [Fact]
     public void Metrics_gives_id_one_and_lmse_zero_for_the_same_face_and_less_for_another_person()
