@@ -34,7 +34,7 @@ public sealed class HostileInputTests
         Assert.Equal(1, viaFolder.ExitCode);
         Assert.Contains("is an input (the same file)", viaFolder.Stderr);
         Assert.Equal(original, File.ReadAllBytes(host.PathOf("out", "in.png")));
-        Assert.Equal(["in.png"], Directory.GetFiles(host.PathOf("out")).Select(Path.GetFileName).ToArray());
+        Assert.Equal("in.png", Path.GetFileName(Assert.Single(Directory.GetFiles(host.PathOf("out")))));
     }
 
     [Fact]

@@ -36,6 +36,8 @@ public static partial class F
             var ks = kc.Share();
             var vs = vc.Share();
             var os = o.Share();
+            // The mask is the caller's: backward needs its own handle on it (a closure over the caller's would read freed memory).
+            var saved = args with { KeyMask = args.KeyMask?.Share() };
             bool nq = Needs(q), nkGrad = Needs(k), nv = Needs(v);
             Tape.Record("attention", [q, k, v], probs == null ? [o] : [o, probs], g =>
             {
@@ -44,9 +46,9 @@ public static partial class F
                 var dq = nq ? EmptyLike(qs) : null;
                 var dk = nkGrad ? EmptyLike(ks) : null;
                 var dv = nv ? EmptyLike(vs) : null;
-                qs.Backend.AttentionBackward(qs, ks, vs, os, lse, dO, dP, dq, dk, dv, args);
+                qs.Backend.AttentionBackward(qs, ks, vs, os, lse, dO, dP, dq, dk, dv, saved);
                 return [dq, dk, dv];
-            }, qs, ks, vs, os, lse);
+            }, saved.KeyMask is { } mask ? [qs, ks, vs, os, lse, mask] : [qs, ks, vs, os, lse]);
         }
         else lse.Dispose();
         return new AttentionResult(o, probs);

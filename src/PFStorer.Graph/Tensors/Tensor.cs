@@ -56,7 +56,30 @@ public sealed class Tensor : IDisposable
     public int[] ShapeArray() => (int[])_shape.Clone();
     public string ShapeString => "[" + string.Join(",", _shape) + "]";
     public long ByteOffset => Offset * DType.Size();
-    public nint DataPointer => Storage.Pointer + (nint)ByteOffset;
+    /// <summary>
+    /// Where the elements start. Every backend op reaches memory through this, so a disposed handle is refused here: its
+    /// storage may already serve another tensor, and reading it would silently depend on who reused the block.
+    /// </summary>
+    public nint DataPointer
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Storage.Pointer + (nint)ByteOffset;
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(ToString(), "this tensor handle was disposed; its memory may already belong to another tensor");
+    }
+
+    // A new view needs a live handle too: sharing a disposed one would revive memory that its owner gave up.
+    private void AddViewReference()
+    {
+        ThrowIfDisposed();
+        Storage.AddRef();
+    }
 
     public bool IsContiguous => IsRowMajor(_shape, _strides);
 
@@ -150,7 +173,7 @@ public sealed class Tensor : IDisposable
     /// </summary>
     public Tensor Share()
     {
-        Storage.AddRef();
+        AddViewReference();
         return new Tensor(Storage, DType, _shape, _strides, Offset);
     }
 
@@ -180,7 +203,7 @@ public sealed class Tensor : IDisposable
     {
         if (!IsContiguous) throw new InvalidOperationException($"View of non-contiguous tensor {ShapeString}; use Contiguous() first");
         var r = ResolveShape(shape);
-        Storage.AddRef();
+        AddViewReference();
         return new Tensor(Storage, DType, r, ContiguousStrides(r), Offset);
     }
 
@@ -192,7 +215,7 @@ public sealed class Tensor : IDisposable
             throw new ArgumentOutOfRangeException(nameof(start), $"slice [{start},{start + length}) of dim {dim} in {ShapeString}");
         var shape = ShapeArray();
         shape[dim] = length;
-        Storage.AddRef();
+        AddViewReference();
         return new Tensor(Storage, DType, shape, (long[])_strides.Clone(), Offset + start * _strides[dim]);
     }
 
@@ -210,7 +233,7 @@ public sealed class Tensor : IDisposable
             shape[i] = _shape[d];
             strides[i] = _strides[d];
         }
-        Storage.AddRef();
+        AddViewReference();
         return new Tensor(Storage, DType, shape, strides, Offset);
     }
 

@@ -43,7 +43,7 @@ public sealed class FileSafetyTests : IDisposable
     {
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => AtomicFile.Write(At("x.bin"), s => { s.Write(new byte[1000]); cts.Cancel(); }, cancel: cts.Token));
-        Assert.Throws<InvalidDataException>(() => AtomicFile.Write(At("x.bin"), s => { s.Write(new byte[10]); throw new InvalidDataException("writer failed"); }));
+        Assert.Throws<InvalidDataException>(() => AtomicFile.Write(At("x.bin"), s => { s.Write(new byte[10]); throw new InvalidDataException("writer failed"); }, cancel: TestContext.Current.CancellationToken));
         Assert.Empty(Directory.GetFiles(_dir, "*", new EnumerationOptions { AttributesToSkip = 0 }));
 
         File.WriteAllText(At("x.bin"), "old");
@@ -55,9 +55,9 @@ public sealed class FileSafetyTests : IDisposable
     public void WithoutOverwriteAnExistingTargetIsKeptEvenWhenItAppearsDuringTheWrite()
     {
         // The existence check is the publishing step itself, so a file another run writes meanwhile is not replaced.
-        Assert.Throws<IOException>(() => AtomicFile.Write(At("y.png"), s => { s.WriteByte(1); File.WriteAllText(At("y.png"), "other run"); }, overwrite: false));
+        Assert.Throws<IOException>(() => AtomicFile.Write(At("y.png"), s => { s.WriteByte(1); File.WriteAllText(At("y.png"), "other run"); }, overwrite: false, cancel: TestContext.Current.CancellationToken));
         Assert.Equal("other run", File.ReadAllText(At("y.png")));
-        Assert.Equal(["y.png"], Directory.GetFiles(_dir, "*", new EnumerationOptions { AttributesToSkip = 0 }).Select(Path.GetFileName).ToArray());
+        Assert.Equal("y.png", Path.GetFileName(Assert.Single(Directory.GetFiles(_dir, "*", new EnumerationOptions { AttributesToSkip = 0 }))));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class FileSafetyTests : IDisposable
         string otherTarget = $".other.png.{dead}.{Guid.NewGuid():N}.tmp", foreign = ".out.png.notapid.tmp";
         foreach (var f in new[] { stale, live, otherTarget, foreign }) File.WriteAllText(At(f), "x");
 
-        AtomicFile.Write(At("out.png"), s => s.WriteByte(7));
+        AtomicFile.Write(At("out.png"), s => s.WriteByte(7), cancel: TestContext.Current.CancellationToken);
 
         Assert.Equal(new[] { foreign, live, otherTarget }.Order(), Hidden(_dir).Order());
         Assert.Equal([7], File.ReadAllBytes(At("out.png")));
@@ -97,7 +97,7 @@ public sealed class FileSafetyTests : IDisposable
 
         // Through a checkpoint: F64 values beyond the f32 range stay finite (counted in double precision).
         var f64 = MemoryMarshal.AsBytes(new double[] { 1e300, double.NaN, 0 }.AsSpan()).ToArray();
-        SafetensorsWriter.Write(At("v.safetensors"), [new SafetensorsEntry("v", CheckpointDType.F64, [3], s => s.Write(f64))]);
+        SafetensorsWriter.Write(At("v.safetensors"), [new SafetensorsEntry("v", CheckpointDType.F64, [3], s => s.Write(f64))], cancel: TestContext.Current.CancellationToken);
         using var c = Checkpoint.Open(At("v.safetensors"));
         Assert.Equal(new ValueCounts(1, 0, 1, 3), TensorValues.Count(c, c.Tensors[0]));
     }

@@ -63,7 +63,7 @@ public sealed class SafetensorsWriterTests : IDisposable
     {
         string path = Path.Combine(_dir, "never.safetensors");
         var entries = new[] { new SafetensorsEntry("a", CheckpointDType.F32, [2], s => s.Write(new byte[4])) };
-        var ex = Assert.Throws<InvalidOperationException>(() => SafetensorsWriter.Write(path, entries));
+        var ex = Assert.Throws<InvalidOperationException>(() => SafetensorsWriter.Write(path, entries, cancel: TestContext.Current.CancellationToken));
         Assert.Contains("tensor 'a' wrote 4 bytes, expected 8", ex.Message);
         Assert.Empty(Directory.GetFiles(_dir));
     }
@@ -73,7 +73,7 @@ public sealed class SafetensorsWriterTests : IDisposable
     {
         string output = Path.Combine(_dir, "model.safetensors");
         using var ckpt = Checkpoint.Open(Fixtures.Path("stablesr-tiny", "model.ckpt"));
-        CheckpointConversion.ToSafetensors(ckpt, output);
+        CheckpointConversion.ToSafetensors(ckpt, output, cancel: TestContext.Current.CancellationToken);
         using var st = Checkpoint.Open(output);
         Assert.Equal("1234", st.Metadata["global_step"]);
         Assert.Equal(ckpt.Tensors.Count, st.Tensors.Count);
@@ -86,7 +86,7 @@ public sealed class SafetensorsWriterTests : IDisposable
             using var b = st.Load(t.Name, DType.F16);
             Assert.True(Raw(a).SequenceEqual(Raw(b)), t.Name);
         }
-        Assert.Throws<ArgumentException>(() => CheckpointConversion.ToSafetensors(st, output));
+        Assert.Throws<ArgumentException>(() => CheckpointConversion.ToSafetensors(st, output, cancel: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class SafetensorsWriterTests : IDisposable
     {
         string output = Path.Combine(_dir, "views.safetensors");
         using var ckpt = Checkpoint.Open(ByteSource.FromMemory(TorchZipCheckpointTests.LightningCheckpoint(zip64: false), Path.Combine(_dir, "views.ckpt")));
-        CheckpointConversion.ToSafetensors(ckpt, output, CheckpointDType.F32);
+        CheckpointConversion.ToSafetensors(ckpt, output, CheckpointDType.F32, TestContext.Current.CancellationToken);
         using var st = Checkpoint.Open(output);
         foreach (var t in ckpt.Tensors)
         {

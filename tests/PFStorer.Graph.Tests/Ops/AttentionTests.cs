@@ -1,3 +1,4 @@
+using PFStorer.Graph.Autograd;
 using PFStorer.Graph.Backends;
 using Xunit;
 
@@ -160,6 +161,48 @@ public sealed class AttentionTests
         Assert.Equal(dkAll, dk.ToFloatArray());
         be.AttentionBackward(qt, kt, vt, o, lse, dO, dP, null, null, dv2, args);
         Assert.Equal(dvAll, dv2.ToFloatArray());
+    }
+
+    /// <summary>
+    /// The tape holds its own handle on the key mask: a caller may dispose its mask right after the forward (the
+    /// personalization blocks do), and backward must still see the mask the forward met — not the freed block, which the
+    /// next same-size allocation (here a mask of ones) takes over from the pool. Both runs must agree bit for bit.
+    /// </summary>
+    [Fact]
+    public void Backward_AfterTheCallerDisposedTheMask_UsesTheMaskTheForwardMet()
+    {
+        var rng = Reference.NewRandom(out int seed);
+        var c = AttentionCase.Draw(rng, seed, 2, 9, 13, 2, 8, 8, causal: false, KeyMaskKind.Random, probKeyCount: 0);
+        var (q, k, v) = c.DrawInputs(rng);
+        var weights = Reference.RandomArray(rng, 2 * 9 * 2 * 8);
+
+        float[][] Gradients(bool disposeMaskAfterForward)
+        {
+            using var qt = Reference.Tensor(q, 2, 9, 16);
+            using var kt = Reference.Tensor(k, 2, 13, 16);
+            using var vt = Reference.Tensor(v, 2, 13, 16);
+            foreach (var t in new[] { qt, kt, vt }) t.RequiresGrad = true;
+            var mask = c.MaskTensor()!;
+            var (o, _) = F.Attention(qt, kt, vt, c.Args(mask));
+            Tensor? reuse = null;
+            if (disposeMaskAfterForward)
+            {
+                mask.Dispose();
+                reuse = Tensor.FromArray(Enumerable.Repeat(1f, 2 * 13).ToArray(), 2, 13);
+            }
+            using (o)
+            using (var g = Reference.Tensor(weights, o.ShapeArray()))
+                Tape.Backward(o, g);
+            reuse?.Dispose();
+            if (!disposeMaskAfterForward) mask.Dispose();
+            var grads = new[] { qt, kt, vt }.Select(t => t.Grad!.ToFloatArray()).ToArray();
+            foreach (var t in new[] { qt, kt, vt }) t.Grad!.Dispose();
+            return grads;
+        }
+
+        var kept = Gradients(disposeMaskAfterForward: false);
+        var disposed = Gradients(disposeMaskAfterForward: true);
+        for (int i = 0; i < 3; i++) Assert.True(kept[i].AsSpan().SequenceEqual(disposed[i]), $"gradient {"qkv"[i]} changed once the caller disposed the mask ({c})");
     }
 
     [Fact]

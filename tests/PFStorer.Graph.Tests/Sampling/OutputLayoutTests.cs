@@ -63,8 +63,8 @@ public sealed class OutputLayoutTests(FixtureRunTests.TinyRestorer tiny) : IClas
         rng.NextBytes(pixels);
         var input = Image.FromU8(pixels, 32, 24, 4);
         var settings = new RestoreSettings { Steps = 2, Seed = 5, TileSize = 8 };
-        var u8 = tiny.Restorer.Restore(input, settings);
-        var f32 = tiny.Restorer.Restore(input, settings, output: PixelKind.F32);
+        var u8 = tiny.Restorer.Restore(input, settings, cancel: TestContext.Current.CancellationToken);
+        var f32 = tiny.Restorer.Restore(input, settings, cancel: TestContext.Current.CancellationToken, output: PixelKind.F32);
         Assert.Equal((128, 96, 4, PixelKind.U8), (u8.Width, u8.Height, u8.Channels, u8.Kind));
         Assert.Equal((128, 96, 4, PixelKind.F32), (f32.Width, f32.Height, f32.Channels, f32.Kind));
         for (int i = 0; i < u8.Length; i++)

@@ -44,7 +44,7 @@ public sealed class PersonalizeHostTests : IDisposable
     /// signal several seconds to arrive even on a loaded machine (a signal after the last iteration lets the run finish).
     /// </summary>
     [Fact]
-    public void AnInterruptedRunResumedEndsWithTheSameBytesAsAnUninterruptedOne()
+    public async Task AnInterruptedRunResumedEndsWithTheSameBytesAsAnUninterruptedOne()
     {
         const int Iterations = 10;
         string whole = _host.PathOf("whole.pfid.safetensors"), resumed = _host.PathOf("resumed.pfid.safetensors");
@@ -62,7 +62,8 @@ public sealed class PersonalizeHostTests : IDisposable
                 if (line.StartsWith($"iteration 1/{Iterations}", StringComparison.Ordinal)) Signal(p.Id, "INT");
             }
             Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)));
-            Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{string.Join('\n', seen)}\n{err.Result}");
+            string errText = await err;
+            Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{string.Join('\n', seen)}\n{errText}");
             Assert.Contains(seen, l => l.StartsWith("interrupted after iteration", StringComparison.Ordinal));
         }
         Assert.False(File.Exists(resumed));

@@ -65,7 +65,7 @@ public sealed class PersonalizationRunTests(TinyPersonalization fx) : IClassFixt
         {
             second.LoadState(state);
             Assert.Equal(2, second.Iteration);
-            Personalizer.Run(second, state);
+            Personalizer.Run(second, state, cancel: TestContext.Current.CancellationToken);
             second.WriteIdentity(fx.Temp("resumed.pfid.safetensors"), Created);
         }
         Assert.Equal(whole, File.ReadAllBytes(fx.Temp("resumed.pfid.safetensors")));
@@ -92,7 +92,7 @@ public sealed class PersonalizationRunTests(TinyPersonalization fx) : IClassFixt
             run.Step();
             good = run.Adapter.NamedParameters().ToDictionary(p => p.Path, p => p.Param.Tensor.ToFloatArray());
             foreach (var photo in run.Photos) photo.Latent.Mean.Backend.Fill(photo.Latent.Mean, float.NaN);
-            var e = Assert.Throws<TrainingDivergedException>(() => Personalizer.Run(run, state));
+            var e = Assert.Throws<TrainingDivergedException>(() => Personalizer.Run(run, state, cancel: TestContext.Current.CancellationToken));
             Assert.Equal(2, e.Iteration);
             Assert.Contains("not finite", e.Message);
             Assert.Equal(1, run.Iteration);
