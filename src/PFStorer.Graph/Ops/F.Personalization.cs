@@ -11,38 +11,25 @@ public static partial class F
     /// </summary>
     public static Tensor PersonalizeResidual(Tensor f, Tensor p, Tensor? bias, Tensor gamma)
     {
-        CheckSameDevice(f, p, bias, gamma);
         if (!f.Shape.SequenceEqual(p.Shape)) throw new ArgumentException($"personalize: f {f.ShapeString} and p {p.ShapeString} differ");
-        using var fc = Contig(f);
-        using var pc = Contig(p);
-        var y = EmptyLike(f);
-        f.Backend.PersonalizeResidual(fc, pc, bias, gamma, y);
-        if (Tape.ShouldRecord([f, p, bias, gamma]))
+        int c = f.Dim(-1);
+        return Apply("personalize", [f, p, bias, gamma], f.Shape, (i, y) => y.Backend.PersonalizeResidual(i[0]!, i[1]!, i[2], i[3]!, y), (dy, kept, needs) =>
         {
-            var ps = pc.Share();
-            var gs = gamma.Share();
-            var bs = bias?.Share();
-            bool nf = Needs(f), np = Needs(p), nb = Needs(bias), ng = Needs(gamma);
-            int c = f.Dim(-1);
-            Tape.Record("personalize", [f, p, bias, gamma], [y], g =>
+            bool nf = needs[0], np = needs[1], nb = needs[2], ng = needs[3];
+            var df = nf ? dy.Share() : null;
+            var dp = np || nb ? EmptyLike(dy) : null;
+            var dgamma = ng ? Tensor.Empty([c], DType.F32, dy.Device) : null;
+            dy.Backend.PersonalizeResidualBackward(kept[1]!, kept[2], kept[3]!, dy, dp, dgamma);
+            Tensor? dbias = null;
+            if (nb)
             {
-                using var dy = Contig(g[0]!);
-                var df = nf ? dy.Share() : null;
-                var dp = np || nb ? EmptyLike(dy) : null;
-                var dgamma = ng ? Tensor.Empty([c], DType.F32, dy.Device) : null;
-                dy.Backend.PersonalizeResidualBackward(ps, bs, gs, dy, dp, dgamma);
-                Tensor? dbias = null;
-                if (nb)
-                {
-                    dbias = Tensor.Empty([c], DType.F32, dy.Device);
-                    using var rows = dp!.View(-1, c);
-                    dy.Backend.SumToShape(rows, dbias);
-                }
-                if (!np) { dp?.Dispose(); dp = null; }
-                return [df, dp, dbias, dgamma];
-            }, [ps, gs, .. NonNull(bs)]);
-        }
-        return y;
+                dbias = Tensor.Empty([c], DType.F32, dy.Device);
+                using var rows = dp!.View(-1, c);
+                dy.Backend.SumToShape(rows, dbias);
+            }
+            if (!np) { dp?.Dispose(); dp = null; }
+            return [df, dp, dbias, dgamma];
+        }, keep: [false, true, true, true]);
     }
 
     /// <summary>
