@@ -11,7 +11,7 @@ public sealed partial class CudaBackend
         .. KernelFamily.PerFloatType(t => [$"attn_probs<{t}>", $"attn_bwd_delta<{t}>"])]);
 
     /// <summary>Dims per lane of the warp-per-row attention kernels: head dims up to 64, 128, 256. (Spans of constant
-    /// data, not fields: the kernel lists of other partial files read them during static initialisation.)</summary>
+    /// data, not fields: the kernel list above reads them during static initialisation.)</summary>
     private static ReadOnlySpan<int> AttentionLanes => [2, 4, 8];
     /// <summary>Head dims of the tensor-core attention forward.</summary>
     private static ReadOnlySpan<int> MmaHeadDims => [64, 128];

@@ -5,7 +5,7 @@ namespace PFStorer.Graph.Backends;
 public sealed partial class CudaBackend
 {
     private static readonly KernelFamily GroupNormKernels = new("groupnorm", [
-        .. KernelFamily.PerFloatType(t => [$"groupnorm_fwd<{t}, false, false>", $"groupnorm_fwd<{t}, true, false>", $"groupnorm_fwd<{t}, false, true>"]),
+        .. KernelFamily.PerFloatType(t => [$"groupnorm_fwd<{t}, false>", $"groupnorm_fwd<{t}, true>"]),
         .. KernelFamily.PerFloatType(t => [$"groupnorm_bwd_input<{t}, false>", $"groupnorm_bwd_input<{t}, true>"]),
         .. KernelFamily.PerFloatType(t => [$"groupnorm_bwd_params<{t}, false>", $"groupnorm_bwd_params<{t}, true>"])]);
 
@@ -14,23 +14,16 @@ public sealed partial class CudaBackend
 
     private const int NormBlock = 512;
 
-    public void GroupNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd, int groups, float eps, bool silu) =>
-        GroupNormCore(x, weight, bias, null, null, y, mean, rstd, groups, eps, silu);
-
-    /// <summary>GroupNorm (+ SiLU) and, when γ/β are given, StableSR's SFT modulation n·(1+γ)+β in the same pass.</summary>
-    internal void GroupNormCore(Tensor x, Tensor? weight, Tensor? bias, Tensor? gamma, Tensor? beta, Tensor y, Tensor mean, Tensor rstd,
-        int groups, float eps, bool silu)
+    public void GroupNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd, int groups, float eps, bool silu)
     {
         var (b, c, s) = GroupNormShape(x, groups);
         SameShape("groupnorm", x, y);
         RequireF32("groupnorm", "mean", mean);
         RequireF32("groupnorm", "rstd", rstd);
         if (mean.Numel != (long)b * groups || rstd.Numel != (long)b * groups) throw new ArgumentException($"groupnorm: mean/rstd need {b * groups} entries");
-        bool sft = gamma != null;
-        if (sft && (beta == null || silu)) throw new ArgumentException("groupnorm: SFT needs both γ and β and no SiLU");
-        var t = FloatType("groupnorm", x, weight, bias, gamma, beta, y);
-        _gpu.Launch(Fn(GroupNormKernels, $"groupnorm_fwd<{t}, {Bool(silu)}, {Bool(sft)}>"), b * groups, NormBlock, 0,
-            Ptr(x), Opt(weight), Opt(bias), Opt(gamma), Opt(beta), Ptr(y), Ptr(mean), Ptr(rstd), c, s, groups, eps);
+        var t = FloatType("groupnorm", x, weight, bias, y);
+        _gpu.Launch(Fn(GroupNormKernels, $"groupnorm_fwd<{t}, {Bool(silu)}>"), b * groups, NormBlock, 0,
+            Ptr(x), Opt(weight), Opt(bias), Ptr(y), Ptr(mean), Ptr(rstd), c, s, groups, eps);
     }
 
     public void GroupNormBackward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor rstd, Tensor dy,

@@ -39,21 +39,13 @@ public sealed partial class CudaBackend
             (long)tile.Dim(0) * tile.Dim(1), h, w, hh, ww, top, left);
     }
 
-    public void PosteriorStep(Tensor x, Tensor eps, Tensor? noise, PosteriorCoefficients c, Tensor xNext, Tensor? x0, Tensor? mean) =>
-        GuidedPosteriorStep(x, eps, null, 1f, noise, c, xNext, x0, mean);
-
-    /// <summary>
-    /// <see cref="PosteriorStep"/> with classifier-free guidance folded in: eps = epsNegative + scale·(eps − epsNegative)
-    /// is formed per element inside the step (one pass instead of Guidance + PosteriorStep). epsNegative null = no guidance.
-    /// </summary>
-    public void GuidedPosteriorStep(Tensor x, Tensor eps, Tensor? epsNegative, float scale, Tensor? noise, PosteriorCoefficients c,
-        Tensor xNext, Tensor? x0, Tensor? mean)
+    public void PosteriorStep(Tensor x, Tensor eps, Tensor? noise, PosteriorCoefficients c, Tensor xNext, Tensor? x0, Tensor? mean)
     {
-        foreach (var other in new[] { eps, epsNegative, noise, xNext, x0, mean })
+        foreach (var other in new[] { eps, noise, xNext, x0, mean })
             if (other != null) SameShape("posterior step", x, other);
         if (c.NoiseStd != 0 && noise == null) throw new ArgumentException("posterior step: noise is required when the noise std is non-zero");
-        var t = FloatType("posterior step", x, eps, epsNegative, noise, xNext, x0, mean);
-        Elementwise(Fn(DdpmKernels, $"posterior_step<{t}>"), x.Numel, Ptr(x), Ptr(eps), Opt(epsNegative), Opt(noise), Ptr(xNext), Opt(x0), Opt(mean),
-            x.Numel, scale, c.SqrtRecipAlphasCumprod, c.SqrtRecipm1AlphasCumprod, c.MeanCoef1, c.MeanCoef2, c.NoiseStd);
+        var t = FloatType("posterior step", x, eps, noise, xNext, x0, mean);
+        Elementwise(Fn(DdpmKernels, $"posterior_step<{t}>"), x.Numel, Ptr(x), Ptr(eps), Opt(noise), Ptr(xNext), Opt(x0), Opt(mean),
+            x.Numel, c.SqrtRecipAlphasCumprod, c.SqrtRecipm1AlphasCumprod, c.MeanCoef1, c.MeanCoef2, c.NoiseStd);
     }
 }
