@@ -71,7 +71,7 @@ public sealed partial class CudaBackend
         if (dx != null)
             _gpu.Launch(Fn(LayerNormKernels, $"layernorm_bwd_input<{t}>"), (int)rows, 256, 0, Ptr(x), Opt(weight), Ptr(mean), Ptr(rstd), Ptr(dy), Ptr(dx), c);
         if (dweight != null || dbias != null)
-            _gpu.Launch(Fn(LayerNormKernels, $"layernorm_bwd_params<{t}>"), (c + 31) / 32, new Kernels.Cuda.Dim3(32, 8), 0,
+            _gpu.Launch(Fn(LayerNormKernels, $"layernorm_bwd_params<{t}>"), (c + 31) / 32, new Dim3(32, 8), 0,
                 Ptr(x), Ptr(mean), Ptr(rstd), Ptr(dy), Opt(dweight), Opt(dbias), rows, c);
     }
 }
