@@ -1,11 +1,12 @@
-// One reverse DDPM step (StableSR p_sample / p_mean_variance, eps- or v-parameterised through the coefficients) in one
-// pass over the latent, optionally with classifier-free guidance folded in, plus the tiled-sampling accumulation.
-//   eps   = eps_neg ? eps_neg + s·(eps − eps_neg) : eps
+// The sampler's kernels: the classifier-free guidance mix of a tile's two predictions, the tiled-sampling accumulation,
+// and one reverse DDPM step (StableSR p_sample / p_mean_variance, eps- or v-parameterised through the coefficients) in
+// one pass over the latent.
+//   eps   = neg + s·(pos − neg)  (guidance, per tile before the tiles are blended)
 //   x̂0    = a·x − b·eps          (eps-model: a = √(1/ᾱ), b = √(1/ᾱ−1); v-model: a = √ᾱ, b = √(1−ᾱ))
 //   mean  = coef1·x̂0 + coef2·x
 //   next  = mean + sigma·z       (sigma = exp(½·logvar_clipped); no noise at the last step)
 // Products and sums are rounded one at a time (__fmul_rn/__fadd_rn stop the compiler contracting them into FMAs), the
-// float32 order of upstream PyTorch and of the CPU backend's SamplingKernels, so both backends track the reference.
+// float32 order of upstream PyTorch and of the CPU backend's SamplingCpu, so both backends track the reference.
 #include "common.cuh"
 
 __device__ __forceinline__ float guided(float neg, float pos, float scale)
@@ -19,14 +20,13 @@ template <class T> __global__ void guidance(const T* neg, const T* pos, T* y, i6
 }
 
 // next may alias x: each element is read before it is written by the same thread.
-template <class T> __global__ void posterior_step(const T* x, const T* eps, const T* eps_neg, const T* noise, T* next,
-    T* x0_out, T* mean_out, i64 n, float scale, float a, float b, float coef1, float coef2, float sigma)
+template <class T> __global__ void posterior_step(const T* x, const T* eps, const T* noise, T* next,
+    T* x0_out, T* mean_out, i64 n, float a, float b, float coef1, float coef2, float sigma)
 {
     FOR_EACH(i, n)
     {
         const float xi = to_float(x[i]);
-        float e = to_float(eps[i]);
-        if (eps_neg) e = guided(to_float(eps_neg[i]), e, scale);
+        const float e = to_float(eps[i]);
         const float x0 = __fsub_rn(__fmul_rn(a, xi), __fmul_rn(b, e));
         const float mean = __fadd_rn(__fmul_rn(coef1, x0), __fmul_rn(coef2, xi));
         if (x0_out) x0_out[i] = from_float<T>(x0);

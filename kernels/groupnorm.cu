@@ -1,12 +1,11 @@
 // GroupNorm over x [B, C, S] (S = H·W) with G groups: one block per (batch, group), whose C/G·S elements are contiguous.
-// Fused epilogues: SiLU (UNet ResBlocks: GN → SiLU) and SFT (StableSR's SPADE: GN → n·(1+γ)+β with per-pixel γ, β).
+// Fused epilogue: SiLU (UNet ResBlocks: GN → SiLU).
 // Statistics are two-pass in f32 (mean, then centred variance) so large groups keep their precision.
 #include "common.cuh"
 
-template <class T, bool SILU, bool SFT>
+template <class T, bool SILU>
 __global__ void groupnorm_fwd(const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
-    const T* __restrict__ gamma, const T* __restrict__ beta, T* __restrict__ y, float* __restrict__ mean_out,
-    float* __restrict__ rstd_out, int C, i64 S, int G, float eps)
+    T* __restrict__ y, float* __restrict__ mean_out, float* __restrict__ rstd_out, int C, i64 S, int G, float eps)
 {
     __shared__ float scratch[32];
     const int bg = blockIdx.x, g = bg % G, cpg = C / G;
@@ -21,7 +20,6 @@ __global__ void groupnorm_fwd(const T* __restrict__ x, const T* __restrict__ wei
         if (weight) z *= to_float(weight[c]);
         if (bias) z += to_float(bias[c]);
         if (SILU) z *= sigmoidf_(z);
-        if (SFT) z = z * (1.f + to_float(gamma[base + i])) + to_float(beta[base + i]);
         y[base + i] = from_float<T>(z);
     }
 }

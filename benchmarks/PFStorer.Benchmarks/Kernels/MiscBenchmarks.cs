@@ -7,13 +7,13 @@ namespace PFStorer.Benchmarks.CudaKernels;
 
 /// <summary>
 /// The remaining families, each memory-bound: shape (concat of skip connections, 2× upsampling), embedding (77 text
-/// tokens of 1024), AdamW (a 10M-parameter adapter), the guided DDPM step and its Philox noise, the personalization epilogue and casts.
+/// tokens of 1024), AdamW (a 10M-parameter adapter), the DDPM step and its Philox noise, the personalization epilogue and casts.
 /// </summary>
 public class MiscBenchmarks : CudaBenchmark
 {
     private const int B = 2, C = 640, H = 32, W = 32, Params = 10_000_000, Tokens = 77, Width = 1024, Vocab = 49408;
     private Tensor _a = null!, _b = null!, _cat = null!, _small = null!, _up = null!, _ids = null!, _table = null!, _row = null!, _emb = null!;
-    private Tensor _p = null!, _g = null!, _m = null!, _v = null!, _lat = null!, _cond = null!, _uncond = null!, _noise = null!, _next = null!;
+    private Tensor _p = null!, _g = null!, _m = null!, _v = null!, _lat = null!, _cond = null!, _noise = null!, _next = null!;
     private Tensor _noiseF32 = null!;
     private Tensor _f = null!, _proj = null!, _gamma = null!, _res = null!, _wide = null!, _f32 = null!;
 
@@ -34,7 +34,6 @@ public class MiscBenchmarks : CudaBenchmark
         _v = Own(Tensor.Zeros([Params], DType.F32, Gpu.Device));
         _lat = Random(B, 4, 64, 64);
         _cond = Random(B, 4, 64, 64);
-        _uncond = Random(B, 4, 64, 64);
         _noise = Random(B, 4, 64, 64);
         _next = Empty(B, 4, 64, 64);
         _noiseF32 = EmptyF32(B, 4, 64, 64);
@@ -49,7 +48,7 @@ public class MiscBenchmarks : CudaBenchmark
         Bytes(nameof(Upsample2x_2x640x32x32), 5 * map);
         Bytes(nameof(Token_embedding_2x77x1024), 2.0 * B * Tokens * Width * Size);
         Bytes(nameof(AdamW_10M), Params * (3.0 * Size + 4 * 4));
-        Bytes(nameof(Ddpm_step_cfg_2x4x64x64), 5.0 * B * 4 * 64 * 64 * Size);
+        Bytes(nameof(Ddpm_step_2x4x64x64), 4.0 * B * 4 * 64 * 64 * Size);
         Bytes(nameof(Standard_normal_2x4x64x64), 4.0 * B * 4 * 64 * 64);
         Bytes(nameof(Personalization_epilogue_2x4096x320), 3.0 * B * 4096 * 320 * Size);
         Bytes(nameof(Cast_f32_to_mode_64M), (64 << 20) * (4.0 + Size));
@@ -68,7 +67,7 @@ public class MiscBenchmarks : CudaBenchmark
     public void AdamW_10M() => Measure(g => g.AdamW(_p, _g, _m, _v, 1e-4f, 0.9f, 0.999f, 1e-8f, 0.01f, 10));
 
     [Benchmark(OperationsPerInvoke = Repeats)]
-    public void Ddpm_step_cfg_2x4x64x64() => Measure(g => g.GuidedPosteriorStep(_lat, _cond, _uncond, 7f, _noise, new PosteriorCoefficients(1.1f, 0.4f, 0.3f, 0.7f, 0.1f), _next, null, null));
+    public void Ddpm_step_2x4x64x64() => Measure(g => g.PosteriorStep(_lat, _cond, _noise, new PosteriorCoefficients(1.1f, 0.4f, 0.3f, 0.7f, 0.1f), _next, null, null));
 
     [Benchmark(OperationsPerInvoke = Repeats)]
     public void Standard_normal_2x4x64x64() => Measure(g => g.StandardNormal(_noiseF32, 42, 0));

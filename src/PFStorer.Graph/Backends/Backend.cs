@@ -15,6 +15,12 @@ public static class Backend
         throw new InvalidOperationException($"no backend is initialised for device {device}");
     }
 
+    /// <summary>Every registered backend, the CPU one first (the parity suite compares each other one with it).</summary>
+    public static IReadOnlyList<IBackend> All()
+    {
+        lock (Gate) return [.. Registered.Values.OrderBy(b => b.Device == Device.Cpu ? 0 : 1).ThenBy(b => b.Device.ToString(), StringComparer.Ordinal)];
+    }
+
     public static void Register(IBackend backend)
     {
         lock (Gate) Registered[backend.Device] = backend;

@@ -58,4 +58,9 @@ public sealed partial class CpuBackend
         var dxs = F32(dx);
         for (int i = 0; i < xs.Length; i++) dxs[i] = xs[i] >= 0f ? dys[i] : slope * dys[i];
     }
+
+    public void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y) => SftCpu.Forward(F32(x), F32(gamma), F32(beta), F32(y));
+
+    public void SftBackward(Tensor x, Tensor gamma, Tensor dy, Tensor? dx, Tensor? dgamma, Tensor? dbeta) =>
+        SftCpu.Backward(F32(x), F32(gamma), F32(dy), F32OrEmpty(dx), F32OrEmpty(dgamma), F32OrEmpty(dbeta));
 }

@@ -26,7 +26,4 @@ public sealed partial class CpuBackend
                 beta, pc, n, (long)m * n, pbias);
         }
     }
-
-    public void SumToShape(Tensor source, Tensor destination) =>
-        BroadcastSum.SumToShape(F32(source), source.Shape, F32(destination), destination.Shape);
 }

@@ -23,14 +23,6 @@ public sealed partial class CpuBackend
     public void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias) =>
         LayerNormCpu.Backward(F32(x), F32OrEmpty(weight), F32(mean), F32(rstd), F32(dy), F32OrEmpty(dx), F32OrEmpty(dweight), F32OrEmpty(dbias), x.Dim(-1));
 
-    public void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y) => SftCpu.Forward(F32(x), F32(gamma), F32(beta), F32(y));
-
-    public void SftBackward(Tensor x, Tensor gamma, Tensor dy, Tensor? dx, Tensor? dgamma, Tensor? dbeta) =>
-        SftCpu.Backward(F32(x), F32(gamma), F32(dy), F32OrEmpty(dx), F32OrEmpty(dgamma), F32OrEmpty(dbeta));
-
-    /// <summary>An absent optional tensor (no affine parameter, a gradient nobody needs) is an empty span to the kernels.</summary>
-    private static Span<float> F32OrEmpty(Tensor? t) => t == null ? default : F32(t);
-
     private static (int Batch, int Channels, int Spatial) BatchChannelSpatial(Tensor x, string op)
     {
         if (x.Rank < 2) throw new ArgumentException($"{op}: x {x.ShapeString} needs at least [B, C]");

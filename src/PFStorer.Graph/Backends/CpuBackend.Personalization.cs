@@ -15,21 +15,4 @@ public sealed partial class CpuBackend
 
     public void AttentionMapLossBackward(Tensor a, Tensor e, Tensor dLoss, Tensor da) =>
         PersonalizationCpu.MapLossBackward(F32(a), F32(e), F32(dLoss)[0], F32(da), a.Dim(-1));
-
-    // The CPU twin composes the reference attention with the γ epilogue: the CUDA kernels fuse exactly these two steps.
-    public void PersonalizedAttention(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor f, Tensor gamma, Tensor y, Tensor? o, Tensor lse, int heads, float scale)
-    {
-        using var attended = o?.Share() ?? Tensor.Empty(f.Shape, DType.F32, f.Device);
-        Attention(q, k, v, attended, lse, null, new AttentionArgs(heads, scale, keyMask));
-        PersonalizeResidual(f, attended, null, gamma, y);
-    }
-
-    public void PersonalizedAttentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor gamma, Tensor o, Tensor lse, Tensor dy,
-        Tensor? dq, Tensor? dk, Tensor? dv, Tensor? dgamma, int heads, float scale)
-    {
-        bool attention = dq != null || dk != null || dv != null;
-        using var dO = attention ? Tensor.Empty(dy.Shape, DType.F32, dy.Device) : null;
-        PersonalizeResidualBackward(o, null, gamma, dy, dO, dgamma);
-        if (attention) AttentionBackward(q, k, v, o, lse, dO!, null, dq, dk, dv, new AttentionArgs(heads, scale, keyMask));
-    }
 }

@@ -82,4 +82,7 @@ public sealed partial class CpuBackend
             || large.Dim(2) != 2 * small.Dim(2) || large.Dim(3) != 2 * small.Dim(3))
             throw new ArgumentException($"upsample2x: {small.ShapeString} and {large.ShapeString} are not [B,C,H,W] and [B,C,2H,2W]");
     }
+
+    public void SumToShape(Tensor source, Tensor destination) =>
+        BroadcastSum.SumToShape(F32(source), source.Shape, F32(destination), destination.Shape);
 }

@@ -24,6 +24,9 @@ public sealed partial class CpuBackend : IBackend
         return t.Span<float>();
     }
 
+    /// <summary>An absent optional tensor (no affine parameter, a gradient nobody needs) is an empty span to the kernels.</summary>
+    private static Span<float> F32OrEmpty(Tensor? t) => t == null ? default : F32(t);
+
     public unsafe void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
     {
         if (!destination.IsContiguous) throw new ArgumentException("copy destination must be contiguous");

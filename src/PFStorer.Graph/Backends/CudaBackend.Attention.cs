@@ -5,6 +5,17 @@ namespace PFStorer.Graph.Backends;
 
 public sealed partial class CudaBackend
 {
+    private static readonly KernelFamily AttentionKernels = new("attention", [
+        .. KernelFamily.PerFloatType(t => AttentionLanes.ToArray().SelectMany(n => new[] { $"attn_fwd_rows<{t}, {n}>", $"attn_bwd_dq<{t}, {n}>", $"attn_bwd_dkdv<{t}, {n}>" })),
+        .. MmaHeadDims.ToArray().Select(d => $"attn_fwd_mma<{d}>"),
+        .. KernelFamily.PerFloatType(t => [$"attn_probs<{t}>", $"attn_bwd_delta<{t}>"])]);
+
+    /// <summary>Dims per lane of the warp-per-row attention kernels: head dims up to 64, 128, 256. (Spans of constant
+    /// data, not fields: the kernel list above reads them during static initialisation.)</summary>
+    private static ReadOnlySpan<int> AttentionLanes => [2, 4, 8];
+    /// <summary>Head dims of the tensor-core attention forward.</summary>
+    private static ReadOnlySpan<int> MmaHeadDims => [64, 128];
+
     // Must match attention.cu.
     private const int RowsWarps = 8, KeyTile = 32, MmaRows = 64, MmaKeys = 64;
 
@@ -16,8 +27,8 @@ public sealed partial class CudaBackend
             get
             {
                 int widest = Math.Max(D, Dv);
-                foreach (int npl in KernelCatalog.AttentionLanes) if (widest <= 32 * npl) return npl;
-                throw new NotSupportedException($"attention head dim {widest} exceeds the largest supported ({32 * KernelCatalog.AttentionLanes[^1]})");
+                foreach (int npl in AttentionLanes) if (widest <= 32 * npl) return npl;
+                throw new NotSupportedException($"attention head dim {widest} exceeds the largest supported ({32 * AttentionLanes[^1]})");
             }
         }
     }
@@ -66,15 +77,15 @@ public sealed partial class CudaBackend
             throw new ArgumentException($"attention: o {o.ShapeString} / lse {lse.ShapeString} do not match [B,Tq,H·Dv] / [B,H,Tq]");
         CheckMask(args.KeyMask, s);
         int causal = args.Causal ? 1 : 0;
-        if (t == "bf16" && s.D == s.Dv && KernelCatalog.MmaHeadDims.Contains(s.D) && Aligned16(q, k, v, o))
+        if (t == "bf16" && s.D == s.Dv && MmaHeadDims.Contains(s.D) && Aligned16(q, k, v, o))
         {
-            _gpu.Launch(Fn("attention", $"attn_fwd_mma<{s.D}>"), new Dim3((uint)((s.Tq + MmaRows - 1) / MmaRows), (uint)s.H, (uint)s.B),
+            _gpu.Launch(Fn(AttentionKernels, $"attn_fwd_mma<{s.D}>"), new Dim3((uint)((s.Tq + MmaRows - 1) / MmaRows), (uint)s.H, (uint)s.B),
                 MmaRows / 16 * 32, 2 * MmaKeys * (s.D + 8) * 2,
                 Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), Opt(args.KeyMask), s.H, s.Tq, s.Tk, args.Scale, causal);
         }
         else
         {
-            _gpu.Launch(Fn("attention", $"attn_fwd_rows<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tq + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
+            _gpu.Launch(Fn(AttentionKernels, $"attn_fwd_rows<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tq + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
                 RowsWarps * 32, RowsSmem(s, backward: false),
                 Ptr(q), Ptr(k), Ptr(v), Ptr(o), Ptr(lse), Opt(args.KeyMask), s.H, s.Tq, s.Tk, s.D, s.Dv, args.Scale, causal);
         }
@@ -82,7 +93,7 @@ public sealed partial class CudaBackend
         int nk = args.ProbKeyCount(s.B);
         if (probs.Numel != (long)s.B * s.Tq * nk) throw new ArgumentException($"attention: probs {probs.ShapeString} is not [{s.B},{s.Tq},{nk}]");
         using var keys = DeviceKeys(args, s)!;
-        Elementwise(Fn("attention", $"attn_probs<{t}>"), probs.Numel, Ptr(q), Ptr(k), Ptr(lse), Opt(args.KeyMask), Ptr(keys), Ptr(probs),
+        Elementwise(Fn(AttentionKernels, $"attn_probs<{t}>"), probs.Numel, Ptr(q), Ptr(k), Ptr(lse), Opt(args.KeyMask), Ptr(keys), Ptr(probs),
             s.B, s.H, s.Tq, s.Tk, s.D, nk, args.Scale, causal);
     }
 
@@ -99,16 +110,16 @@ public sealed partial class CudaBackend
         using var keys = dProbs != null ? DeviceKeys(args, s) : null;
         using var delta = Tensor.Empty([s.B, s.H, s.Tq], DType.F32, Device);
         long rows = (long)s.B * s.H * s.Tq;
-        _gpu.Launch(Fn("attention", $"attn_bwd_delta<{t}>"), (int)((rows + 7) / 8), 256, 0,
+        _gpu.Launch(Fn(AttentionKernels, $"attn_bwd_delta<{t}>"), (int)((rows + 7) / 8), 256, 0,
             Ptr(q), Ptr(k), Ptr(o), Ptr(dO), Ptr(lse), Opt(args.KeyMask), Opt(keys), Opt(dProbs), Ptr(delta),
             s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, nk, args.Scale, causal);
         int smem = RowsSmem(s, backward: true);
         if (dq != null)
-            _gpu.Launch(Fn("attention", $"attn_bwd_dq<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tq + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
+            _gpu.Launch(Fn(AttentionKernels, $"attn_bwd_dq<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tq + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
                 RowsWarps * 32, smem, Ptr(q), Ptr(k), Ptr(v), Ptr(dO), Ptr(lse), Ptr(delta), Opt(args.KeyMask), Opt(keys), Opt(dProbs), Ptr(dq),
                 s.H, s.Tq, s.Tk, s.D, s.Dv, nk, args.Scale, causal);
         if (dk != null || dv != null)
-            _gpu.Launch(Fn("attention", $"attn_bwd_dkdv<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tk + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
+            _gpu.Launch(Fn(AttentionKernels, $"attn_bwd_dkdv<{t}, {s.Lanes}>"), new Dim3((uint)((s.Tk + RowsWarps - 1) / RowsWarps), (uint)s.H, (uint)s.B),
                 RowsWarps * 32, smem, Ptr(q), Ptr(k), Ptr(v), Ptr(dO), Ptr(lse), Ptr(delta), Opt(args.KeyMask), Opt(keys), Opt(dProbs),
                 Opt(dk), Opt(dv), s.H, s.Tq, s.Tk, s.D, s.Dv, nk, args.Scale, causal);
     }

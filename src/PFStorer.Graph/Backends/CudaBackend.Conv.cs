@@ -1,9 +1,12 @@
+using PFStorer.Kernels.Cuda;
 using PFStorer.Kernels;
 
 namespace PFStorer.Graph.Backends;
 
 public sealed partial class CudaBackend
 {
+    private static readonly KernelFamily ConvKernels = new("conv", [.. KernelFamily.PerFloatType(t => [$"im2col<{t}>", $"col2im<{t}>"])]);
+
     private readonly record struct ConvShape(int B, int C, int H, int W, int O, int K, int Ho, int Wo)
     {
         public long L => (long)Ho * Wo;
@@ -26,7 +29,7 @@ public sealed partial class CudaBackend
     {
         if (IsPointwise(s, stride, padding)) return x.Share();
         var col = Tensor.Empty([s.B, s.Ckk, (int)s.L], x.DType, Device);
-        Elementwise(Fn("conv", $"im2col<{t}>"), col.Numel, Ptr(x), Ptr(col), s.B, s.C, s.H, s.W, s.K, stride, padding, s.Ho, s.Wo);
+        Elementwise(Fn(ConvKernels, $"im2col<{t}>"), col.Numel, Ptr(x), Ptr(col), s.B, s.C, s.H, s.W, s.K, stride, padding, s.Ho, s.Wo);
         return col;
     }
 
@@ -40,7 +43,7 @@ public sealed partial class CudaBackend
         // y_b [O, L] = W [O, Ckk] · col_b [Ckk, L], the weight shared across the batch.
         Gemm(x.DType, Ptr(w), 0, false, Ptr(col), s.Ckk * s.L, false, Ptr(y), s.O * s.L, s.O, (int)s.L, s.Ckk, s.B, 1f, 0f);
         if (bias != null)
-            Elementwise(Fn("conv", $"add_channel_bias<{t}>"), y.Numel, Ptr(y), Ptr(bias), (long)s.B * s.O, s.O, s.L);
+            AddChannelBias(y, bias, (long)s.B * s.O, s.O, s.L, t);
     }
 
     public void Conv2dBackward(Tensor x, Tensor w, Tensor dy, Tensor? dx, Tensor? dw, Tensor? dbias, int stride, int padding)
@@ -62,9 +65,9 @@ public sealed partial class CudaBackend
             using var dcol = pointwise ? dx.Share() : Tensor.Empty([s.B, s.Ckk, (int)s.L], x.DType, Device);
             Gemm(x.DType, Ptr(w), 0, true, Ptr(dy), s.O * s.L, false, Ptr(dcol), s.Ckk * s.L, s.Ckk, (int)s.L, s.O, s.B, 1f, 0f);
             if (!pointwise)
-                Elementwise(Fn("conv", $"col2im<{t}>"), dx.Numel, Ptr(dcol), Ptr(dx), s.B, s.C, s.H, s.W, s.K, stride, padding, s.Ho, s.Wo);
+                Elementwise(Fn(ConvKernels, $"col2im<{t}>"), dx.Numel, Ptr(dcol), Ptr(dx), s.B, s.C, s.H, s.W, s.K, stride, padding, s.Ho, s.Wo);
         }
         if (dbias != null)
-            _gpu.Launch(Fn("conv", $"channel_bias_grad<{t}>"), s.O, 256, 0, Ptr(dy), Ptr(dbias), s.B, s.O, s.L);
+            ChannelBiasGrad(dy, dbias, s.B, s.O, s.L, t);
     }
 }

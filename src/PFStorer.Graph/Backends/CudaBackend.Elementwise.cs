@@ -4,11 +4,19 @@ namespace PFStorer.Graph.Backends;
 
 public sealed partial class CudaBackend
 {
+    private static readonly KernelFamily ElementwiseKernels = new("elementwise", [
+        .. KernelFamily.PerFloatType(t => KernelFamily.PerOp(3, op => $"unary_fwd<{t}, {op}>")),
+        .. KernelFamily.PerFloatType(t => KernelFamily.PerOp(3, op => $"unary_bwd<{t}, {op}>")),
+        .. KernelFamily.PerFloatType(t => [$"geglu_fwd<{t}>", $"geglu_bwd<{t}>", $"affine<{t}>", $"sft_fwd<{t}>", $"sft_bwd<{t}>",
+            $"leaky_relu_fwd<{t}>", $"leaky_relu_bwd<{t}>"]),
+        .. KernelFamily.PerFloatType(t => KernelFamily.PerOp(3, op => $"binary_same<{t}, {op}>")),
+        .. KernelFamily.PerFloatType(t => KernelFamily.PerOp(3, op => $"binary_bcast<{t}, {op}>"))]);
+
     public void Unary(UnaryOp op, Tensor x, Tensor y)
     {
         SameShape("unary", x, y);
         var t = FloatType("unary", x, y);
-        Elementwise(Fn("elementwise", $"unary_fwd<{t}, {(int)op}>"), x.Numel, Ptr(x), Ptr(y), x.Numel);
+        Elementwise(Fn(ElementwiseKernels, $"unary_fwd<{t}, {(int)op}>"), x.Numel, Ptr(x), Ptr(y), x.Numel);
     }
 
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor dy, Tensor dx)
@@ -16,14 +24,14 @@ public sealed partial class CudaBackend
         SameShape("unary backward", x, dy);
         SameShape("unary backward", x, dx);
         var t = FloatType("unary backward", x, dy, dx);
-        Elementwise(Fn("elementwise", $"unary_bwd<{t}, {(int)op}>"), x.Numel, Ptr(x), Ptr(dy), Ptr(dx), x.Numel);
+        Elementwise(Fn(ElementwiseKernels, $"unary_bwd<{t}, {(int)op}>"), x.Numel, Ptr(x), Ptr(dy), Ptr(dx), x.Numel);
     }
 
     public void LeakyReLU(Tensor x, float slope, Tensor y)
     {
         SameShape("leaky relu", x, y);
         var t = FloatType("leaky relu", x, y);
-        Elementwise(Fn("elementwise", $"leaky_relu_fwd<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, slope);
+        Elementwise(Fn(ElementwiseKernels, $"leaky_relu_fwd<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, slope);
     }
 
     public void LeakyReLUBackward(Tensor x, float slope, Tensor dy, Tensor dx)
@@ -31,14 +39,14 @@ public sealed partial class CudaBackend
         SameShape("leaky relu backward", x, dy);
         SameShape("leaky relu backward", x, dx);
         var t = FloatType("leaky relu backward", x, dy, dx);
-        Elementwise(Fn("elementwise", $"leaky_relu_bwd<{t}>"), x.Numel, Ptr(x), Ptr(dy), Ptr(dx), x.Numel, slope);
+        Elementwise(Fn(ElementwiseKernels, $"leaky_relu_bwd<{t}>"), x.Numel, Ptr(x), Ptr(dy), Ptr(dx), x.Numel, slope);
     }
 
     public void Geglu(Tensor x, Tensor y)
     {
         var (rows, half) = GegluShape(x, y);
         var t = FloatType("geglu", x, y);
-        Elementwise(Fn("elementwise", $"geglu_fwd<{t}>"), rows * half, Ptr(x), Ptr(y), rows, half);
+        Elementwise(Fn(ElementwiseKernels, $"geglu_fwd<{t}>"), rows * half, Ptr(x), Ptr(y), rows, half);
     }
 
     public void GegluBackward(Tensor x, Tensor dy, Tensor dx)
@@ -46,7 +54,7 @@ public sealed partial class CudaBackend
         var (rows, half) = GegluShape(x, dy);
         SameShape("geglu backward", x, dx);
         var t = FloatType("geglu backward", x, dy, dx);
-        Elementwise(Fn("elementwise", $"geglu_bwd<{t}>"), rows * half, Ptr(x), Ptr(dy), Ptr(dx), rows, half);
+        Elementwise(Fn(ElementwiseKernels, $"geglu_bwd<{t}>"), rows * half, Ptr(x), Ptr(dy), Ptr(dx), rows, half);
     }
 
     private static (long Rows, long Half) GegluShape(Tensor x, Tensor y)
@@ -63,12 +71,12 @@ public sealed partial class CudaBackend
         long n = y.Numel;
         if (a.Shape.SequenceEqual(y.Shape) && b.Shape.SequenceEqual(y.Shape))
         {
-            Elementwise(Fn("elementwise", $"binary_same<{t}, {(int)op}>"), n, Ptr(a), Ptr(b), Ptr(y), n);
+            Elementwise(Fn(ElementwiseKernels, $"binary_same<{t}, {(int)op}>"), n, Ptr(a), Ptr(b), Ptr(y), n);
             return;
         }
         var la = BroadcastLayout(a, y);
         var lb = BroadcastLayout(b, y);
-        Elementwise(Fn("elementwise", $"binary_bcast<{t}, {(int)op}>"), n, Ptr(a), Ptr(b), Ptr(y), n,
+        Elementwise(Fn(ElementwiseKernels, $"binary_bcast<{t}, {(int)op}>"), n, Ptr(a), Ptr(b), Ptr(y), n,
             KernelArg.ByValue(&la), KernelArg.ByValue(&lb));
     }
 
@@ -93,7 +101,7 @@ public sealed partial class CudaBackend
     {
         SameShape("affine", x, y);
         var t = FloatType("affine", x, y);
-        Elementwise(Fn("elementwise", $"affine<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, alpha, beta);
+        Elementwise(Fn(ElementwiseKernels, $"affine<{t}>"), x.Numel, Ptr(x), Ptr(y), x.Numel, alpha, beta);
     }
 
     public void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y)
@@ -102,7 +110,7 @@ public sealed partial class CudaBackend
         SameShape("sft", x, beta);
         SameShape("sft", x, y);
         var t = FloatType("sft", x, gamma, beta, y);
-        Elementwise(Fn("elementwise", $"sft_fwd<{t}>"), x.Numel, Ptr(x), Ptr(gamma), Ptr(beta), Ptr(y), x.Numel);
+        Elementwise(Fn(ElementwiseKernels, $"sft_fwd<{t}>"), x.Numel, Ptr(x), Ptr(gamma), Ptr(beta), Ptr(y), x.Numel);
     }
 
     public void SftBackward(Tensor x, Tensor gamma, Tensor dy, Tensor? dx, Tensor? dgamma, Tensor? dbeta)
@@ -110,6 +118,6 @@ public sealed partial class CudaBackend
         if (dx == null && dgamma == null && dbeta == null) return;
         SameShape("sft backward", x, dy);
         var t = FloatType("sft backward", x, gamma, dy, dx, dgamma, dbeta);
-        Elementwise(Fn("elementwise", $"sft_bwd<{t}>"), x.Numel, Ptr(x), Ptr(gamma), Ptr(dy), Opt(dx), Opt(dgamma), Opt(dbeta), x.Numel);
+        Elementwise(Fn(ElementwiseKernels, $"sft_bwd<{t}>"), x.Numel, Ptr(x), Ptr(gamma), Ptr(dy), Opt(dx), Opt(dgamma), Opt(dbeta), x.Numel);
     }
 }

@@ -5,6 +5,9 @@ namespace PFStorer.Graph.Backends;
 
 public sealed partial class CudaBackend
 {
+    private static readonly KernelFamily EmbeddingKernels = new("embedding", [.. KernelFamily.PerFloatType(t => [
+        $"timestep_embedding<float, {t}>", $"timestep_embedding<i64, {t}>", $"embedding_fwd<{t}>", $"embedding_bwd_table<{t}>", $"embedding_bwd_override<{t}>"])]);
+
     public void TimestepEmbedding(Tensor t, Tensor y, float maxPeriod)
     {
         if (t.Rank != 1 || y.Rank != 2 || y.Dim(0) != t.Dim(0)) throw new ArgumentException($"timestep embedding: t {t.ShapeString} and y {y.ShapeString} are not [B] and [B, dim]");
@@ -15,14 +18,14 @@ public sealed partial class CudaBackend
             _ => throw new ArgumentException($"timestep embedding: t must be F32 or I64, got {t.DType}"),
         };
         var ty = FloatType("timestep embedding", y);
-        Elementwise(Fn("embedding", $"timestep_embedding<{tt}, {ty}>"), y.Numel, Ptr(t), Ptr(y), y.Dim(0), y.Dim(1), -MathF.Log(maxPeriod));
+        Elementwise(Fn(EmbeddingKernels, $"timestep_embedding<{tt}, {ty}>"), y.Numel, Ptr(t), Ptr(y), y.Dim(0), y.Dim(1), -MathF.Log(maxPeriod));
     }
 
     public void Embedding(Tensor ids, Tensor table, Tensor y, int overrideId, Tensor? overrideRow)
     {
         int d = EmbeddingShape(ids, table, y, overrideRow);
         var t = FloatType("embedding", table, y, overrideRow);
-        Elementwise(Fn("embedding", $"embedding_fwd<{t}>"), y.Numel, Ptr(ids), Ptr(table), Opt(overrideRow), Ptr(y),
+        Elementwise(Fn(EmbeddingKernels, $"embedding_fwd<{t}>"), y.Numel, Ptr(ids), Ptr(table), Opt(overrideRow), Ptr(y),
             ids.Numel, d, (long)table.Dim(0), (long)overrideId);
     }
 
@@ -37,13 +40,13 @@ public sealed partial class CudaBackend
             if (dTable.Dim(-1) != d) throw new ArgumentException($"embedding backward: dTable {dTable.ShapeString} width differs from dy");
             _gpu.MakeCurrent();
             Driver.Check(Driver.cuMemsetD8Async(Ptr(dTable), 0, (nuint)(dTable.Numel * dTable.DType.Size()), _gpu.Stream), "cuMemsetD8Async");
-            Elementwise(Fn("embedding", $"embedding_bwd_table<{t}>"), dy.Numel, Ptr(ids), Ptr(dy), Ptr(dTable),
+            Elementwise(Fn(EmbeddingKernels, $"embedding_bwd_table<{t}>"), dy.Numel, Ptr(ids), Ptr(dy), Ptr(dTable),
                 ids.Numel, d, (long)dTable.Dim(0), (long)overrideId, dOverrideRow != null ? 1 : 0);
         }
         if (dOverrideRow != null)
         {
             if (dOverrideRow.Numel != d) throw new ArgumentException($"embedding backward: dOverrideRow {dOverrideRow.ShapeString} is not [{d}]");
-            Elementwise(Fn("embedding", $"embedding_bwd_override<{t}>"), d, Ptr(ids), Ptr(dy), Ptr(dOverrideRow), ids.Numel, d, (long)overrideId);
+            Elementwise(Fn(EmbeddingKernels, $"embedding_bwd_override<{t}>"), d, Ptr(ids), Ptr(dy), Ptr(dOverrideRow), ids.Numel, d, (long)overrideId);
         }
     }
 

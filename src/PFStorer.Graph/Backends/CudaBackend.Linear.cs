@@ -22,7 +22,7 @@ public sealed partial class CudaBackend
         if (bias != null)
         {
             if (bias.Numel != n) throw new ArgumentException($"matmul: bias {bias.ShapeString} does not match {n} columns");
-            Elementwise(Fn("conv", $"add_channel_bias<{t}>"), c.Numel, Ptr(c), Ptr(bias), c.Numel, n, 1L);
+            AddChannelBias(c, bias, c.Numel, n, 1, t);
         }
     }
 
@@ -42,29 +42,5 @@ public sealed partial class CudaBackend
             transB ? Cublas.OpT : Cublas.OpN, transA ? Cublas.OpT : Cublas.OpN, n, m, k, alpha,
             b, type, ldb, strideB, a, type, lda, strideA, beta, c, type, n, strideC, batch, Cublas.Compute32F, Cublas.GemmDefault),
             $"cublasGemmStridedBatchedEx(m={m}, n={n}, k={k}, batch={batch})");
-    }
-
-    public unsafe void SumToShape(Tensor source, Tensor destination)
-    {
-        var t = FloatType("sum to shape", source, destination);
-        int rank = source.Rank, offset = rank - destination.Rank;
-        if (offset < 0) throw new ArgumentException($"sum to shape: {destination.ShapeString} has more dims than {source.ShapeString}");
-        var srcStrides = Tensor.ContiguousStrides(source.Shape);
-        var keepSize = new List<int>();
-        var keepStride = new List<long>();
-        var redSize = new List<int>();
-        var redStride = new List<long>();
-        for (int d = 0; d < rank; d++)
-        {
-            int dd = d - offset, size = dd >= 0 ? destination.Dim(dd) : 1;
-            if (size == source.Dim(d)) { keepSize.Add(size); keepStride.Add(srcStrides[d]); }
-            else if (size == 1) { redSize.Add(source.Dim(d)); redStride.Add(srcStrides[d]); }
-            else throw new ArgumentException($"sum to shape: {source.ShapeString} does not reduce to {destination.ShapeString}");
-        }
-        long nRed = redSize.Aggregate(1L, (p, s) => p * s);
-        var keep = StridedLayout.Create(keepSize.ToArray(), keepStride.ToArray());
-        var red = StridedLayout.Create(redSize.ToArray(), redStride.ToArray());
-        Elementwise(Fn("shape", $"sum_to_shape<{t}>"), destination.Numel, Ptr(source), Ptr(destination), destination.Numel, nRed,
-            KernelArg.ByValue(&keep), KernelArg.ByValue(&red));
     }
 }

@@ -69,7 +69,7 @@ public sealed partial class CudaBackend : IBackend
             if (dtype != null && dtype != t.DType) throw new ArgumentException($"CUDA {op}: mixed dtypes {dtype} and {t.DType}");
             dtype = t.DType;
         }
-        return KernelCatalog.TypeName(dtype ?? DType.F32);
+        return KernelFamily.TypeName(dtype ?? DType.F32);
     }
 
     private static void RequireF32(string op, string what, Tensor? t)
@@ -82,7 +82,17 @@ public sealed partial class CudaBackend : IBackend
         if (!a.Shape.SequenceEqual(b.Shape)) throw new ArgumentException($"CUDA {op}: shapes {a.ShapeString} and {b.ShapeString} differ");
     }
 
-    private CudaFunction Fn(string family, string expression) => _gpu.Function(family, expression);
+    /// <summary>
+    /// Every kernel family the launchers use, each declared beside its launcher (CudaBackend.&lt;Family&gt;.cs): what the
+    /// compile test builds and checks against kernels/*.cu.
+    /// </summary>
+    public static IReadOnlyList<KernelFamily> KernelFamilies =>
+    [
+        CastKernels, ElementwiseKernels, GroupNormKernels, LayerNormKernels, BiasKernels, ConvKernels, WindowKernels, AttentionKernels,
+        EmbeddingKernels, ShapeKernels, OptimKernels, RandomKernels, DdpmKernels, PersonalizationKernels,
+    ];
+
+    private CudaFunction Fn(KernelFamily family, string expression) => _gpu.Function(family, expression);
 
     /// <summary>Grid-stride launch of an elementwise kernel over n items.</summary>
     private void Elementwise(CudaFunction f, long n, params ReadOnlySpan<KernelArg> args)
@@ -92,6 +102,22 @@ public sealed partial class CudaBackend : IBackend
     }
 
     // ---- copies and fills ----
+
+    private static readonly KernelFamily CastKernels = new("cast",
+        [.. CastPairs().SelectMany(p => new[] { $"cast<{p.From}, {p.To}>", $"copy_strided<{p.From}, {p.To}>" }), "fill_u64"]);
+
+    /// <summary>Conversions the cast kernels provide: among the float types, between the integer types, and each type to itself.</summary>
+    private static IEnumerable<(string From, string To)> CastPairs()
+    {
+        string[] floats = ["float", "bf16", "f16"];
+        foreach (var a in floats)
+        foreach (var b in floats)
+            yield return (a, b);
+        yield return ("int", "int");
+        yield return ("i64", "i64");
+        yield return ("int", "i64");
+        yield return ("i64", "int");
+    }
 
     public unsafe void CopyFromHost(ReadOnlySpan<byte> source, Tensor destination)
     {
@@ -125,17 +151,17 @@ public sealed partial class CudaBackend : IBackend
             Driver.Check(Driver.cuMemcpyDtoDAsync(Ptr(destination), source.DataPointer, (nuint)(n * source.DType.Size()), _gpu.Stream), "cuMemcpyDtoDAsync");
             return;
         }
-        var from = KernelCatalog.TypeName(source.DType);
-        var to = KernelCatalog.TypeName(destination.DType);
-        if (!KernelCatalog.CastPairs().Contains((from, to)))
+        var from = KernelFamily.TypeName(source.DType);
+        var to = KernelFamily.TypeName(destination.DType);
+        if (!CastPairs().Contains((from, to)))
             throw new NotSupportedException($"CUDA copy from {source.DType} to {destination.DType} is not supported");
         if (source.IsContiguous)
         {
-            Elementwise(Fn("cast", $"cast<{from}, {to}>"), n, source.DataPointer, Ptr(destination), n);
+            Elementwise(Fn(CastKernels, $"cast<{from}, {to}>"), n, source.DataPointer, Ptr(destination), n);
             return;
         }
         var layout = StridedLayout.Create(source.Shape, source.Strides);
-        Elementwise(Fn("cast", $"copy_strided<{from}, {to}>"), n, source.DataPointer, Ptr(destination), n, KernelArg.ByValue(&layout));
+        Elementwise(Fn(CastKernels, $"copy_strided<{from}, {to}>"), n, source.DataPointer, Ptr(destination), n, KernelArg.ByValue(&layout));
     }
 
     public void Fill(Tensor destination, double value)
@@ -151,7 +177,7 @@ public sealed partial class CudaBackend : IBackend
             case DType.I32: Driver.Check(Driver.cuMemsetD32Async(p, unchecked((uint)(int)value), (nuint)n, s), "cuMemsetD32Async"); break;
             case DType.BF16: Driver.Check(Driver.cuMemsetD16Async(p, PFStorer.Kernels.Cpu.Bf16.FromFloat((float)value), (nuint)n, s), "cuMemsetD16Async"); break;
             case DType.F16: Driver.Check(Driver.cuMemsetD16Async(p, BitConverter.HalfToUInt16Bits((Half)value), (nuint)n, s), "cuMemsetD16Async"); break;
-            case DType.I64: Elementwise(Fn("cast", "fill_u64"), n, p, n, unchecked((ulong)(long)value)); break;
+            case DType.I64: Elementwise(Fn(CastKernels, "fill_u64"), n, p, n, unchecked((ulong)(long)value)); break;
             default: throw new NotSupportedException($"fill of {destination.DType}");
         }
     }

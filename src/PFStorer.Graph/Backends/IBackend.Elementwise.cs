@@ -21,4 +21,8 @@ public partial interface IBackend
     /// <summary>LeakyReLU y = x ≥ 0 ? x : slope·x (ESRGAN's RRDB in the CFW decoder uses slope 0.2), and its backward.</summary>
     void LeakyReLU(Tensor x, float slope, Tensor y);
     void LeakyReLUBackward(Tensor x, float slope, Tensor dy, Tensor dx);
+
+    /// <summary>SFT / SPADE modulation y = x·(1+γ) + β, all of the same shape.</summary>
+    void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y);
+    void SftBackward(Tensor x, Tensor gamma, Tensor dy, Tensor? dx, Tensor? dgamma, Tensor? dbeta);
 }

@@ -8,7 +8,4 @@ public partial interface IBackend
     /// op(x) = xᵀ when the trans flag is set. beta = 1 accumulates into c.
     /// </summary>
     void MatMul(Tensor a, Tensor b, Tensor c, bool transA, bool transB, float alpha = 1f, float beta = 0f, Tensor? bias = null);
-
-    /// <summary>Sums <paramref name="source"/> over the dimensions where <paramref name="destination"/> is broadcast (numpy rules, right-aligned; destination may have fewer dims or size-1 dims).</summary>
-    void SumToShape(Tensor source, Tensor destination);
 }

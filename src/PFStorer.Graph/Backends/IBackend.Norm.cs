@@ -13,8 +13,4 @@ public partial interface IBackend
     /// <summary>LayerNorm over the last dimension of x [..., C]; mean and rstd have one entry per row.</summary>
     void LayerNorm(Tensor x, Tensor? weight, Tensor? bias, Tensor y, Tensor mean, Tensor rstd, float eps);
     void LayerNormBackward(Tensor x, Tensor? weight, Tensor mean, Tensor rstd, Tensor dy, Tensor? dx, Tensor? dweight, Tensor? dbias);
-
-    /// <summary>SFT / SPADE modulation y = x·(1+γ) + β, all of the same shape.</summary>
-    void Sft(Tensor x, Tensor gamma, Tensor beta, Tensor y);
-    void SftBackward(Tensor x, Tensor gamma, Tensor dy, Tensor? dx, Tensor? dgamma, Tensor? dbeta);
 }

@@ -20,19 +20,4 @@ public partial interface IBackend
 
     /// <summary>da = dLoss · ∂L/∂a of <see cref="AttentionMapLoss"/> (dLoss [1]); the maximum routes to its first index.</summary>
     void AttentionMapLossBackward(Tensor a, Tensor e, Tensor dLoss, Tensor da);
-
-    /// <summary>
-    /// Personalized cross-attention with the γ epilogue: y = f + γ ⊙ o, o = MHA(q, k, v) over <paramref name="heads"/> heads
-    /// (heads interleaved in the last dim; logits scaled by <paramref name="scale"/>) with keys masked where keyMask [B,Tk]
-    /// is 0 (logit −float.MaxValue). q, f, y [B,Tq,H·D] (the generated stream's queries and tokens), k, v [B,Tk,H·D] (the
-    /// reference stream's), γ [H·D]. o, when given, receives the attention output; lse [B,H,Tq] the log-sum-exp (backward).
-    /// </summary>
-    void PersonalizedAttention(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor f, Tensor gamma, Tensor y, Tensor? o, Tensor lse, int heads, float scale);
-
-    /// <summary>
-    /// Gradients of <see cref="PersonalizedAttention"/> from dy (df = dy needs no call): dq, dk, dv through the attention
-    /// with dO = γ ⊙ dy, and dγ = Σ_rows dy ⊙ o. Null outputs are skipped.
-    /// </summary>
-    void PersonalizedAttentionBackward(Tensor q, Tensor k, Tensor v, Tensor keyMask, Tensor gamma, Tensor o, Tensor lse, Tensor dy,
-        Tensor? dq, Tensor? dk, Tensor? dv, Tensor? dgamma, int heads, float scale);
 }

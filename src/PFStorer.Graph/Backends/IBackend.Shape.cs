@@ -19,4 +19,7 @@ public partial interface IBackend
 
     /// <summary>Adjoint of <see cref="Reduce"/>: spreads dy (shape of y) back over dim into dx (shape of x); Max routes to argIndex.</summary>
     void ReduceBackward(ReduceOp op, Tensor dy, Tensor? argIndex, int dim, Tensor dx);
+
+    /// <summary>Sums <paramref name="source"/> over the dimensions where <paramref name="destination"/> is broadcast (numpy rules, right-aligned; destination may have fewer dims or size-1 dims).</summary>
+    void SumToShape(Tensor source, Tensor destination);
 }

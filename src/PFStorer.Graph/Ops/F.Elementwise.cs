@@ -1,4 +1,3 @@
-using PFStorer.Graph.Autograd;
 using PFStorer.Graph.Backends;
 using PFStorer.Kernels;
 
@@ -12,65 +11,34 @@ public static partial class F
     public static Tensor Gelu(Tensor x) => Unary(UnaryOp.Gelu, x);
 
     /// <summary>LeakyReLU with the given negative slope (ESRGAN's RRDB: 0.2).</summary>
-    public static Tensor LeakyReLU(Tensor x, float negativeSlope)
-    {
-        using var xc = Contig(x);
-        var y = EmptyLike(x);
-        x.Backend.LeakyReLU(xc, negativeSlope, y);
-        if (Tape.ShouldRecord([x]))
+    public static Tensor LeakyReLU(Tensor x, float negativeSlope) =>
+        Apply("leaky_relu", [x], x.Shape, (i, y) => y.Backend.LeakyReLU(i[0]!, negativeSlope, y), (dy, kept, _) =>
         {
-            var xs = xc.Share();
-            Tape.Record("leaky_relu", [x], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                var dx = EmptyLike(xs);
-                dy.Backend.LeakyReLUBackward(xs, negativeSlope, dy, dx);
-                return [dx];
-            }, xs);
-        }
-        return y;
-    }
+            var dx = EmptyLike(dy);
+            dy.Backend.LeakyReLUBackward(kept[0]!, negativeSlope, dy, dx);
+            return [dx];
+        });
 
-    private static Tensor Unary(UnaryOp op, Tensor x)
-    {
-        using var xc = Contig(x);
-        var y = EmptyLike(x);
-        x.Backend.Unary(op, xc, y);
-        if (Tape.ShouldRecord([x]))
+    private static Tensor Unary(UnaryOp op, Tensor x) =>
+        Apply(op.ToString().ToLowerInvariant(), [x], x.Shape, (i, y) => y.Backend.Unary(op, i[0]!, y), (dy, kept, _) =>
         {
-            var xs = xc.Share();
-            Tape.Record(op.ToString().ToLowerInvariant(), [x], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                var dx = EmptyLike(xs);
-                dy.Backend.UnaryBackward(op, xs, dy, dx);
-                return [dx];
-            }, xs);
-        }
-        return y;
-    }
+            var dx = EmptyLike(dy);
+            dy.Backend.UnaryBackward(op, kept[0]!, dy, dx);
+            return [dx];
+        });
 
     /// <summary>GEGLU: splits the last dim into value and gate halves, returns value·GELU(gate).</summary>
     public static Tensor Geglu(Tensor x)
     {
         if (x.Dim(-1) % 2 != 0) throw new ArgumentException($"geglu: last dim of {x.ShapeString} is odd");
-        using var xc = Contig(x);
         var shape = x.ShapeArray();
         shape[^1] /= 2;
-        var y = Tensor.Empty(shape, DType.F32, x.Device);
-        x.Backend.Geglu(xc, y);
-        if (Tape.ShouldRecord([x]))
+        return Apply("geglu", [x], shape, (i, y) => y.Backend.Geglu(i[0]!, y), (dy, kept, _) =>
         {
-            var xs = xc.Share();
-            Tape.Record("geglu", [x], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                var dx = EmptyLike(xs);
-                dy.Backend.GegluBackward(xs, dy, dx);
-                return [dx];
-            }, xs);
-        }
-        return y;
+            var dx = EmptyLike(kept[0]!);
+            dy.Backend.GegluBackward(kept[0]!, dy, dx);
+            return [dx];
+        });
     }
 
     public static Tensor Add(Tensor a, Tensor b) => Binary(BinaryOp.Add, a, b);
@@ -96,28 +64,15 @@ public static partial class F
 
     private static Tensor Binary(BinaryOp op, Tensor a, Tensor b)
     {
-        CheckSameDevice(a, b);
-        using var ac = Contig(a);
-        using var bc = Contig(b);
-        var y = Tensor.Empty(BroadcastShape(a.Shape, b.Shape), DType.F32, a.Device);
-        a.Backend.Binary(op, ac, bc, y);
-        if (Tape.ShouldRecord([a, b]))
-        {
-            bool na = Needs(a), nb = Needs(b);
-            var aS = op == BinaryOp.Mul && nb ? ac.Share() : null;
-            var bS = op == BinaryOp.Mul && na ? bc.Share() : null;
-            var aShape = a.ShapeArray();
-            var bShape = b.ShapeArray();
-            Tape.Record(op.ToString().ToLowerInvariant(), [a, b], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                Tensor? da = null, db = null;
-                if (na) da = ReduceGrad(dy, op == BinaryOp.Mul ? bS : null, aShape, 1f);
-                if (nb) db = ReduceGrad(dy, op == BinaryOp.Mul ? aS : null, bShape, op == BinaryOp.Sub ? -1f : 1f);
-                return [da, db];
-            }, NonNull(aS, bS));
-        }
-        return y;
+        var aShape = a.ShapeArray();
+        var bShape = b.ShapeArray();
+        // Only a product's backward reads the operands: each one's gradient is dy times the other.
+        bool mul = op == BinaryOp.Mul;
+        return Apply(op.ToString().ToLowerInvariant(), [a, b], BroadcastShape(aShape, bShape), (i, y) => y.Backend.Binary(op, i[0]!, i[1]!, y),
+            (dy, kept, needs) => [
+                needs[0] ? ReduceGrad(dy, mul ? kept[1] : null, aShape, 1f) : null,
+                needs[1] ? ReduceGrad(dy, mul ? kept[0] : null, bShape, op == BinaryOp.Sub ? -1f : 1f) : null],
+            keep: [mul && Needs(b), mul && Needs(a)]);
     }
 
     // Gradient of one operand of a broadcast binary op: sum (dy · other) over the broadcast dims, times sign.
@@ -139,21 +94,28 @@ public static partial class F
     }
 
     /// <summary>y = alpha·x + beta.</summary>
-    public static Tensor Affine(Tensor x, float alpha, float beta = 0f)
-    {
-        using var xc = Contig(x);
-        var y = EmptyLike(x);
-        x.Backend.Affine(xc, alpha, beta, y);
-        if (Tape.ShouldRecord([x]))
-            Tape.Record("affine", [x], [y], g =>
-            {
-                var dx = EmptyLike(g[0]!);
-                using var dy = Contig(g[0]!);
-                dy.Backend.Affine(dy, alpha, 0f, dx);
-                return [dx];
-            });
-        return y;
-    }
+    public static Tensor Affine(Tensor x, float alpha, float beta = 0f) =>
+        Apply("affine", [x], x.Shape, (i, y) => y.Backend.Affine(i[0]!, alpha, beta, y), (dy, _, _) =>
+        {
+            var dx = EmptyLike(dy);
+            dy.Backend.Affine(dy, alpha, 0f, dx);
+            return [dx];
+        }, keep: [false]);
 
     public static Tensor Scale(Tensor x, float alpha) => Affine(x, alpha);
+
+    /// <summary>SFT / SPADE modulation y = x·(1+γ) + β (same shapes).</summary>
+    public static Tensor Sft(Tensor x, Tensor gamma, Tensor beta)
+    {
+        if (!x.Shape.SequenceEqual(gamma.Shape) || !x.Shape.SequenceEqual(beta.Shape))
+            throw new ArgumentException($"sft: shapes {x.ShapeString}, {gamma.ShapeString}, {beta.ShapeString} differ");
+        return Apply("sft", [x, gamma, beta], x.Shape, (i, y) => y.Backend.Sft(i[0]!, i[1]!, i[2]!, y), (dy, kept, needs) =>
+        {
+            var dx = needs[0] ? EmptyLike(dy) : null;
+            var dg = needs[1] ? EmptyLike(dy) : null;
+            var db = needs[2] ? EmptyLike(dy) : null;
+            dy.Backend.SftBackward(kept[0]!, kept[1]!, dy, dx, dg, db);
+            return [dx, dg, db];
+        }, keep: [true, true, false]);
+    }
 }

@@ -1,4 +1,3 @@
-using PFStorer.Graph.Autograd;
 using PFStorer.Graph.Backends;
 using PFStorer.Kernels;
 
@@ -9,48 +8,39 @@ public static partial class F
     /// <summary>y = x·wᵀ + b with x [..., K], w [N, K] (PyTorch Linear layout), b [N].</summary>
     public static Tensor Linear(Tensor x, Tensor w, Tensor? b = null)
     {
-        CheckSameDevice(x, w, b);
         int k = x.Dim(-1), n = w.Dim(0);
         if (w.Dim(1) != k) throw new ArgumentException($"linear: input {x.ShapeString} does not match weight {w.ShapeString}");
         var outShape = x.ShapeArray();
         outShape[^1] = n;
-        using var xc = Contig(x);
-        using var x2 = xc.View(-1, k);
-        var y = Tensor.Empty(outShape, DType.F32, x.Device);
-        using (var y2 = y.View(-1, n)) x.Backend.MatMul(x2, w, y2, false, true, 1f, 0f, b);
-
-        if (Tape.ShouldRecord([x, w, b]))
+        var inShape = x.ShapeArray();
+        return Apply("linear", [x, w, b], outShape, (i, y) =>
         {
-            var xs = xc.Share();
-            var ws = w.Share();
-            bool nx = Needs(x), nw = Needs(w), nb = Needs(b);
-            var inShape = x.ShapeArray();
-            Tape.Record("linear", [x, w, b], [y], g =>
+            using var x2 = i[0]!.View(-1, k);
+            using var y2 = y.View(-1, n);
+            y.Backend.MatMul(x2, i[1]!, y2, false, true, 1f, 0f, i[2]);
+        }, (dy, kept, needs) =>
+        {
+            using var dy2 = dy.View(-1, n);
+            Tensor? dx = null, dw = null, db = null;
+            if (needs[0])
             {
-                using var dy = Contig(g[0]!);
-                using var dy2 = dy.View(-1, n);
-                Tensor? dx = null, dw = null, db = null;
-                if (nx)
-                {
-                    dx = Tensor.Empty(inShape, DType.F32, dy.Device);
-                    using var dx2 = dx.View(-1, k);
-                    dy.Backend.MatMul(dy2, ws, dx2, false, false);
-                }
-                if (nw)
-                {
-                    dw = Tensor.Empty([n, k], DType.F32, dy.Device);
-                    using var xv = xs.View(-1, k);
-                    dy.Backend.MatMul(dy2, xv, dw, true, false);
-                }
-                if (nb)
-                {
-                    db = Tensor.Empty([n], DType.F32, dy.Device);
-                    dy.Backend.SumToShape(dy2, db);
-                }
-                return [dx, dw, db];
-            }, xs, ws);
-        }
-        return y;
+                dx = Tensor.Empty(inShape, DType.F32, dy.Device);
+                using var dx2 = dx.View(-1, k);
+                dy.Backend.MatMul(dy2, kept[1]!, dx2, false, false);
+            }
+            if (needs[1])
+            {
+                dw = Tensor.Empty([n, k], DType.F32, dy.Device);
+                using var xv = kept[0]!.View(-1, k);
+                dy.Backend.MatMul(dy2, xv, dw, true, false);
+            }
+            if (needs[2])
+            {
+                db = Tensor.Empty([n], DType.F32, dy.Device);
+                dy.Backend.SumToShape(dy2, db);
+            }
+            return [dx, dw, db];
+        }, keep: [true, true, false]);
     }
 
     /// <summary>
@@ -59,33 +49,18 @@ public static partial class F
     /// </summary>
     public static Tensor MatMul(Tensor a, Tensor b, bool transA = false, bool transB = false)
     {
-        CheckSameDevice(a, b);
         if (a.Rank is < 2 or > 3 || b.Rank is < 2 or > 3) throw new ArgumentException("matmul takes 2-D or 3-D operands");
         int m = transA ? a.Dim(-1) : a.Dim(-2), ka = transA ? a.Dim(-2) : a.Dim(-1);
         int kb = transB ? b.Dim(-1) : b.Dim(-2), n = transB ? b.Dim(-2) : b.Dim(-1);
         if (ka != kb) throw new ArgumentException($"matmul: inner dims differ ({a.ShapeString}{(transA ? "ᵀ" : "")} · {b.ShapeString}{(transB ? "ᵀ" : "")})");
         int batch = a.Rank == 3 ? a.Dim(0) : b.Rank == 3 ? b.Dim(0) : 0;
         if (a.Rank == 3 && b.Rank == 3 && a.Dim(0) != b.Dim(0)) throw new ArgumentException("matmul: batch sizes differ");
-        using var ac = Contig(a);
-        using var bc = Contig(b);
-        var y = batch > 0 ? Tensor.Empty([batch, m, n], DType.F32, a.Device) : Tensor.Empty([m, n], DType.F32, a.Device);
-        a.Backend.MatMul(ac, bc, y, transA, transB);
-
-        if (Tape.ShouldRecord([a, b]))
-        {
-            var aS = ac.Share();
-            var bS = bc.Share();
-            bool na = Needs(a), nb = Needs(b);
-            Tape.Record("matmul", [a, b], [y], g =>
-            {
-                using var dc = Contig(g[0]!);
-                Tensor? da = null, db = null;
-                if (na) da = MatMulGrad(dc, bS, aS, transA, transB, forA: true);
-                if (nb) db = MatMulGrad(dc, aS, bS, transA, transB, forA: false);
-                return [da, db];
-            }, aS, bS);
-        }
-        return y;
+        int[] shape = batch > 0 ? [batch, m, n] : [m, n];
+        return Apply("matmul", [a, b], shape, (i, y) => y.Backend.MatMul(i[0]!, i[1]!, y, transA, transB), (dc, kept, needs) =>
+        [
+            needs[0] ? MatMulGrad(dc, kept[1]!, kept[0]!, transA, transB, forA: true) : null,
+            needs[1] ? MatMulGrad(dc, kept[0]!, kept[1]!, transA, transB, forA: false) : null,
+        ]);
     }
 
     // Gradient of C = op(A)·op(B) with respect to A (forA) or B, written as one GEMM per case:

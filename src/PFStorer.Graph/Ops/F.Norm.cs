@@ -74,33 +74,4 @@ public static partial class F
         }
         return y;
     }
-
-    /// <summary>SFT / SPADE modulation y = x·(1+γ) + β (same shapes).</summary>
-    public static Tensor Sft(Tensor x, Tensor gamma, Tensor beta)
-    {
-        CheckSameDevice(x, gamma, beta);
-        if (!x.Shape.SequenceEqual(gamma.Shape) || !x.Shape.SequenceEqual(beta.Shape))
-            throw new ArgumentException($"sft: shapes {x.ShapeString}, {gamma.ShapeString}, {beta.ShapeString} differ");
-        using var xc = Contig(x);
-        using var gc = Contig(gamma);
-        using var bc = Contig(beta);
-        var y = EmptyLike(x);
-        x.Backend.Sft(xc, gc, bc, y);
-        if (Tape.ShouldRecord([x, gamma, beta]))
-        {
-            var xs = xc.Share();
-            var gs = gc.Share();
-            bool nx = Needs(x), ng = Needs(gamma), nb = Needs(beta);
-            Tape.Record("sft", [x, gamma, beta], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                var dx = nx ? EmptyLike(xs) : null;
-                var dg = ng ? EmptyLike(xs) : null;
-                var db = nb ? EmptyLike(xs) : null;
-                dy.Backend.SftBackward(xs, gs, dy, dx, dg, db);
-                return [dx, dg, db];
-            }, xs, gs);
-        }
-        return y;
-    }
 }

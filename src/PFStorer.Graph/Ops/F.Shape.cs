@@ -89,21 +89,13 @@ public static partial class F
     /// <summary>Nearest-neighbour 2× upsampling of [B,C,H,W].</summary>
     public static Tensor Upsample2x(Tensor x)
     {
-        using var xc = Contig(x);
-        var y = Tensor.Empty([x.Dim(0), x.Dim(1), x.Dim(2) * 2, x.Dim(3) * 2], DType.F32, x.Device);
-        x.Backend.Upsample2x(xc, y);
-        if (Tape.ShouldRecord([x]))
+        var inShape = x.ShapeArray();
+        return Apply("upsample2x", [x], [x.Dim(0), x.Dim(1), x.Dim(2) * 2, x.Dim(3) * 2], (i, y) => y.Backend.Upsample2x(i[0]!, y), (dy, _, _) =>
         {
-            var inShape = x.ShapeArray();
-            Tape.Record("upsample2x", [x], [y], g =>
-            {
-                using var dy = Contig(g[0]!);
-                var dx = Tensor.Empty(inShape, DType.F32, dy.Device);
-                dy.Backend.Upsample2xBackward(dy, dx);
-                return [dx];
-            });
-        }
-        return y;
+            var dx = Tensor.Empty(inShape, DType.F32, dy.Device);
+            dy.Backend.Upsample2xBackward(dy, dx);
+            return [dx];
+        }, keep: [false]);
     }
 
     public static Tensor Sum(Tensor x, int dim) => Reduce(ReduceOp.Sum, x, dim);

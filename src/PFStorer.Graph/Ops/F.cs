@@ -35,6 +35,55 @@ public static partial class F
 
     internal static Tensor[] NonNull(params Tensor?[] ts) => ts.Where(t => t != null).ToArray()!;
 
+    /// <summary>The backward of a one-output op: contiguous dy, the inputs it kept, which inputs need a gradient → their gradients.</summary>
+    internal delegate Tensor?[] OpBackward(Tensor dy, Tensor?[] kept, bool[] needs);
+
+    /// <summary>
+    /// The steps every one-output op shares: contiguous handles on the inputs (null stays null), the output [shape]
+    /// allocated from the device pool, the backend forward into it; then, when an input needs a gradient, a tape node
+    /// that keeps the contiguous inputs the backward reads (<paramref name="keep"/>; all when null) and calls
+    /// <paramref name="backward"/> with a contiguous dy. A null backward marks an inference-only op, refused under a
+    /// recording tape rather than cutting the gradient silently. Ops that save more than their inputs (norm statistics,
+    /// attention's log-sum-exp, argmax indices) record their own node.
+    /// </summary>
+    internal static Tensor Apply(string name, Tensor?[] inputs, ReadOnlySpan<int> shape, Action<Tensor?[], Tensor> forward,
+        OpBackward? backward, bool[]? keep = null)
+    {
+        CheckSameDevice(inputs);
+        bool record = Tape.ShouldRecord(inputs);
+        if (record && backward == null)
+            throw new NotSupportedException($"{name}: no backward (inference-only op); run it under no-grad or detach its inputs");
+        var contiguous = Array.ConvertAll(inputs, t => t == null ? null : Contig(t));
+        try
+        {
+            var y = Tensor.Empty(shape, DType.F32, inputs[0]!.Device);
+            try
+            {
+                forward(contiguous, y);
+            }
+            catch
+            {
+                y.Dispose();
+                throw;
+            }
+            if (record)
+            {
+                var kept = contiguous.Select((c, i) => keep == null || keep[i] ? c?.Share() : null).ToArray();
+                var needs = Array.ConvertAll(inputs, Needs);
+                Tape.Record(name, inputs, [y], g =>
+                {
+                    using var dy = Contig(g[0]!);
+                    return backward!(dy, kept, needs);
+                }, NonNull(kept));
+            }
+            return y;
+        }
+        finally
+        {
+            foreach (var c in contiguous) c?.Dispose();
+        }
+    }
+
     /// <summary>Autograd-aware reshape (a view when x is contiguous).</summary>
     public static Tensor Reshape(Tensor x, params int[] shape)
     {

@@ -109,26 +109,26 @@ public sealed unsafe class CudaDevice : IDisposable, IDeviceMemorySource
         _currentContext = Context;
     }
 
-    /// <summary>The kernel for a catalog name expression of a family, compiling and loading the family on first use.</summary>
-    public CudaFunction Function(string family, string nameExpression)
+    /// <summary>The kernel for one of a family's name expressions, compiling and loading the family on first use.</summary>
+    public CudaFunction Function(KernelFamily family, string nameExpression)
     {
         lock (_lock)
         {
-            if (_functions.TryGetValue((family, nameExpression), out var f)) return f;
-            if (!_modules.TryGetValue(family, out var module))
+            if (_functions.TryGetValue((family.Name, nameExpression), out var f)) return f;
+            if (!_modules.TryGetValue(family.Name, out var module))
             {
                 var compiled = _compiler.Compile(family, Arch);
                 nint handle;
                 fixed (byte* image = compiled.IsCubin ? compiled.Image : NulTerminated(compiled.Image))
-                    Driver.Check(Driver.cuModuleLoadData(out handle, image), $"cuModuleLoadData({family}.cu, {(compiled.IsCubin ? "sm" : "compute")}_{Arch})");
+                    Driver.Check(Driver.cuModuleLoadData(out handle, image), $"cuModuleLoadData({family}, {(compiled.IsCubin ? "sm" : "compute")}_{Arch})");
                 module = (handle, compiled);
-                _modules[family] = module;
+                _modules[family.Name] = module;
             }
             if (!module.Kernels.LoweredNames.TryGetValue(nameExpression, out var symbol))
-                throw new ArgumentException($"kernels/{family}.cu has no instantiation '{nameExpression}' in KernelCatalog");
+                throw new ArgumentException($"{family} has no instantiation '{nameExpression}' in its launcher's name list");
             Driver.Check(Driver.cuModuleGetFunction(out var fn, module.Module, symbol), $"cuModuleGetFunction({nameExpression})");
             f = new CudaFunction(fn, nameExpression);
-            _functions[(family, nameExpression)] = f;
+            _functions[(family.Name, nameExpression)] = f;
             return f;
         }
     }

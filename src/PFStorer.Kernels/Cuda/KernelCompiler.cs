@@ -48,14 +48,15 @@ public sealed class KernelCompiler
         return $"{family}-{(cubin ? "sm" : "compute")}_{arch}-nvrtc{nvrtcVersion.Major}.{nvrtcVersion.Minor}-{hash}";
     }
 
-    /// <summary>Compiles (or loads from the cache) one family for <paramref name="arch"/> (e.g. 90).</summary>
-    public CompiledKernels Compile(string family, int arch, bool? cubin = null)
+    /// <summary>Compiles (or loads from the cache) one family's instantiations for <paramref name="arch"/> (e.g. 90).</summary>
+    public CompiledKernels Compile(KernelFamily kernels, int arch, bool? cubin = null)
     {
         bool asCubin = cubin ?? Nvrtc.SupportedArchs().Contains(arch);
+        string family = kernels.Name;
         var source = KernelSources.Source(family);
         var headers = KernelSources.Headers;
         var options = Options(arch, asCubin);
-        var names = KernelCatalog.NameExpressions(family);
+        var names = kernels.NameExpressions;
         string? path = null;
         if (_cacheDir != null)
         {
