@@ -30,7 +30,7 @@ public sealed class HostMemoryPool : IMemoryPool
             _backing++;
             _reserved += size;
         }
-        void* p = NativeMemory.AlignedAlloc((nuint)size, Alignment);
+        void* p = HugePages.Worth(size) ? HugePages.Alloc(size) : NativeMemory.AlignedAlloc((nuint)size, Alignment);
         if (p == null) throw new OutOfMemoryException($"host pool: could not allocate {size} bytes");
         return new MemoryBlock((nint)p, size);
     }
