@@ -30,7 +30,8 @@ public sealed record GroupRestoration(Image Image, IReadOnlyList<GroupFace> Face
 /// size it was learned at) with the pipeline's bicubic, restored there with that identity at upscale 1, brought to the
 /// square's size in the output and blended into the base restoration with the feathered weight. Faces without an
 /// identity, and every pixel outside the assigned squares, stay the base restoration exactly. Overlapping squares are
-/// blended in detection order. Does not own the restorer or the face analyzer.
+/// blended in detection order. Progress counts each face's pass as one more patch after the base's. Does not own the
+/// restorer or the face analyzer.
 /// </summary>
 public sealed class GroupRestorer(Restorer restorer, FaceAnalyzer faces, FaceDetectorOptions? detector = null)
 {
@@ -47,28 +48,36 @@ public sealed class GroupRestorer(Restorer restorer, FaceAnalyzer faces, FaceDet
         foreach (var id in identities) (settings with { Identity = id }).Validate();
         var baseSettings = settings with { Identity = null, Prompt = Prompts.WithoutPlaceholder(settings.Prompt) };
 
-        int h = input.Height, w = input.Width;
-        var lq = Restorer.ToPlanes(input);
-        var (canvas, oh, ow) = restorer.RestorePlanes(lq, h, w, baseSettings, progress, cancel);
-        var found = new List<GroupFace>();
-        foreach (var face in faces.Analyze(FaceImage.From(input), detector))
+        // Who is where first (cheap beside the restorations), so progress can count the faces' passes from the start.
+        var found = faces.Analyze(FaceImage.From(input), detector).Select(face =>
         {
             var match = FaceRouting.Nearest(face.Descriptor, known);
-            var crop = FaceCrop.Around(face.Detection.Box);
-            found.Add(new GroupFace(face.Detection.Box, crop, match.Identity is { } k ? identities[k].Source : null, match.Distance));
-            if (match.Identity is not { } i) continue;
-            var identity = identities[i];
+            return (Face: new GroupFace(face.Detection.Box, FaceCrop.Around(face.Detection.Box), match.Identity is { } k ? identities[k].Source : null, match.Distance),
+                Identity: match.Identity is { } i ? identities[i] : null);
+        }).ToList();
+        int passes = found.Count(f => f.Identity != null), basePatches = 1;
+
+        int h = input.Height, w = input.Width;
+        var lq = Restorer.ToPlanes(input);
+        var (canvas, oh, ow) = restorer.RestorePlanes(lq, h, w, baseSettings,
+            p => progress?.Invoke(p with { Patches = (basePatches = p.Patches) + passes }), cancel);
+        int pass = 0;
+        foreach (var (face, identity) in found)
+        {
+            if (identity == null) continue;
+            int patch = basePatches + ++pass;
             int latent = identity.References[settings.ReferenceIndex].Mean.Dim(2), native = 8 * latent;
-            var faceLq = TorchResize.Bicubic(crop.Cut(lq, 3, h, w), 3, crop.Side, crop.Side, native, native);
+            var faceLq = TorchResize.Bicubic(face.Crop.Cut(lq, 3, h, w), 3, face.Crop.Side, face.Crop.Side, native, native);
             var (restored, _, _) = restorer.RestorePlanes(faceLq, native, native,
-                settings with { Identity = identity, Upscale = 1, TileSize = latent, TileOverlap = null }, progress, cancel);
-            var target = crop.Scaled(settings.Upscale);
+                settings with { Identity = identity, Upscale = 1, TileSize = latent, TileOverlap = null },
+                p => progress?.Invoke(p with { Patch = patch, Patches = basePatches + passes }), cancel);
+            var target = face.Crop.Scaled(settings.Upscale);
             var resized = TorchResize.Bicubic(restored, 3, native, native, target.Side, target.Side);
             for (int j = 0; j < resized.Length; j++) resized[j] = Math.Clamp(resized[j], 0f, 1f);
             target.BlendInto(canvas, resized, 3, oh, ow);
         }
         var image = output == PixelKind.U8 ? Restorer.ToImage(canvas, oh, ow) : Restorer.ToImageF32(canvas, oh, ow);
-        return new GroupRestoration(Restorer.MatchLayout(input, image), found);
+        return new GroupRestoration(Restorer.MatchLayout(input, image), found.Select(f => f.Face).ToList());
     }
 
     /// <summary>The identity's stored descriptor; an identity without one cannot be routed to, which is an error naming it.</summary>

@@ -15,7 +15,8 @@ namespace PFStorer.Restore;
 /// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs (PNG by default,
 /// with the settings in their text metadata; JPEG or WebP on request) are written atomically and keep the input's gray
 /// or alpha; existing outputs are kept unless --overwrite; inputs are never overwritten. Missing or wrong weights stop
-/// at once with exit code 2.
+/// at once with exit code 2. One --identity restores as that person; several restore group photos face by face
+/// (<see cref="RestoreIdentities"/>).
 /// </summary>
 internal static class RestoreVerb
 {

@@ -82,7 +82,13 @@ public sealed class GroupRestoreTests(TinyPersonalization fx) : IClassFixture<Ti
         // Listed in the other order than the faces, so routing cannot succeed by position.
         using var second = IdentityWith("second.pfid.safetensors", faces[1].Descriptor, tokenSeed: 3);
         using var first = IdentityWith("first.pfid.safetensors", faces[0].Descriptor);
-        var group = new GroupRestorer(_restorer, _faces).Restore(_pair, Settings, [second, first], cancel: TestContext.Current.CancellationToken);
+        var reports = new List<RestoreProgress>();
+        var group = new GroupRestorer(_restorer, _faces).Restore(_pair, Settings, [second, first], reports.Add, TestContext.Current.CancellationToken);
+        // Progress counts the two face passes as patches after the base's, on one scale throughout.
+        Assert.Single(reports.Select(r => r.Patches).Distinct());
+        Assert.Equal(reports[^1].Patches, reports[^1].Patch);
+        Assert.Equal(2, reports.Select(r => r.Patch).Distinct().Count(p => p > reports[^1].Patches - 2));
+        Assert.Equal(reports.Select(r => r.Patch).Order(), reports.Select(r => r.Patch));
 
         Assert.Equal("first.pfid.safetensors second.pfid.safetensors", string.Join(' ', group.Faces.Select(f => f.Identity)));
         Assert.All(group.Faces, f => Assert.InRange(f.Distance, 0, 1e-5));   // the same photo's descriptors, recomputed
