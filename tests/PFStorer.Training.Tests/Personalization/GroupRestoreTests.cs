@@ -152,6 +152,21 @@ public sealed class GroupRestoreTests(TinyPersonalization fx) : IClassFixture<Ti
         Assert.Contains("no face descriptor", e.Message);
     }
 
+    [Theory]
+    [InlineData("[0.1, 0.2]")]
+    [InlineData("not json")]
+    [InlineData("null")]
+    public void AMalformedStoredDescriptorIsRefusedOnReadNamingTheFile(string stored)
+    {
+        string path = fx.Temp("malformed.pfid.safetensors");
+        using (var run = fx.Run(fx.Settings(1)))
+            IdentityFile.Write(path, run.Adapter, run.Photos.Select(p => p.Latent).ToArray(), run.BaseFingerprint,
+                new Dictionary<string, string> { [Identity.FaceDescriptorKey] = stored });
+        var e = Assert.Throws<IdentityFileException>(() => _restorer.ReadIdentity(path));
+        Assert.Contains("malformed.pfid.safetensors", e.Message);
+        Assert.Contains(Identity.FaceDescriptorKey, e.Message);
+    }
+
     public void Dispose()
     {
         _faces.Dispose();
