@@ -60,13 +60,14 @@ public abstract class Checkpoint : IDisposable
         var head = source.ReadArray(0, (int)Math.Min(source.Length, 512));
         if (head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] is 3 or 5 or 7)
             return TorchZipCheckpoint.Read(source);
+        // Before the pickle test: a safetensors header length whose low byte is 0x80 starts the file like a pickle does.
+        if (head.Length >= 9 && head[8] == '{') return SafetensorsCheckpoint.Read(source);
         if (head.Length >= 2 && head[0] == 0x80)
             throw new CheckpointFormatException(source.Name, "legacy (non-zip) PyTorch serialization is unsupported; convert it first, " +
                 "e.g. torch.save(torch.load(f), f2) with torch >= 1.6, or `weights convert` after that");
         if (head.Length >= 262 && head.AsSpan(257, 5).SequenceEqual("ustar"u8))
             throw new CheckpointFormatException(source.Name, "legacy tar-format PyTorch serialization is unsupported; re-save it with torch >= 1.6");
-        if ((head.Length >= 9 && head[8] == '{') || source.Name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-            return SafetensorsCheckpoint.Read(source);
+        if (source.Name.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsCheckpoint.Read(source);
         throw new CheckpointFormatException(source.Name, $"not a safetensors or PyTorch zip checkpoint (starts with {Convert.ToHexString(head.AsSpan(0, Math.Min(8, head.Length)))})");
     }
 

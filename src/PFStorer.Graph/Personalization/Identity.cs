@@ -1,4 +1,6 @@
+using System.Text.Json;
 using PFStorer.Graph.Models;
+using PFStorer.Graph.Models.Faces;
 
 namespace PFStorer.Graph.Personalization;
 
@@ -26,6 +28,24 @@ public sealed class Identity(PersonalizationAdapter adapter, IReadOnlyList<Refer
     public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
     /// <summary>Where it came from (the file name when read from disk).</summary>
     public string Source { get; } = source;
+    /// <summary>
+    /// The mean face-api descriptor of the training photos (metadata <c>face_descriptor</c>, written when `personalize`
+    /// found faces in them); null when the file holds none. Group photos route faces by it (docs/identity-files.md).
+    /// </summary>
+    public float[]? FaceDescriptor { get; } = ParseDescriptor(metadata, source);
+
+    public const string FaceDescriptorKey = "face_descriptor";
+
+    private static float[]? ParseDescriptor(IReadOnlyDictionary<string, string> metadata, string source)
+    {
+        if (!metadata.TryGetValue(FaceDescriptorKey, out var json)) return null;
+        float[]? d = null;
+        try { d = JsonSerializer.Deserialize<float[]>(json); }
+        catch (JsonException) { }
+        if (d is not { Length: FaceRecognitionNet.DescriptorLength } || !d.All(float.IsFinite))
+            throw new IdentityFileException($"{source}: {FaceDescriptorKey} is not a list of {FaceRecognitionNet.DescriptorLength} finite numbers");
+        return d;
+    }
 
     /// <summary>The latent the reference stream runs on at restore time: the posterior mean of photo <paramref name="index"/>, scaled into diffusion space.</summary>
     public Tensor ReferenceForRestore(int index, float scaleFactor, Device device)

@@ -71,6 +71,7 @@ public static class IdentityFile
                 if (references.Count == 0) throw new IdentityFileException($"{path}: holds no reference latent");
                 int unexpected = file.Tensors.Count - adapter.NamedParameters().Count() - 2 * references.Count;
                 if (unexpected != 0) throw new IdentityFileException($"{path}: holds {unexpected} tensors that are neither adapter weights nor reference latents");
+                return new Identity(adapter, references, made, meta, Path.GetFileName(path));
             }
             catch
             {
@@ -78,7 +79,6 @@ public static class IdentityFile
                 references.ForEach(r => r.Dispose());
                 throw;
             }
-            return new Identity(adapter, references, made, meta, Path.GetFileName(path));
         }
     }
 

@@ -86,11 +86,21 @@ public sealed class Restorer : IDisposable
     public Image Restore(Image input, RestoreSettings settings, Action<RestoreProgress>? progress = null, CancellationToken cancel = default,
         PixelKind output = PixelKind.U8)
     {
+        var (unit, oh, ow) = RestorePlanes(ToPlanes(input), input.Height, input.Width, settings, progress, cancel);
+        return MatchLayout(input, output == PixelKind.U8 ? ToImage(unit, oh, ow) : ToImageF32(unit, oh, ow));
+    }
+
+    /// <summary>
+    /// <see cref="Restore"/> on planar RGB: <paramref name="lq"/> h×w in [−1, 1] (<see cref="ToPlanes"/>) → planar RGB in
+    /// [0, 1] of upscale × the size, before the conversion to samples (so callers can composite restorations exactly).
+    /// </summary>
+    internal (float[] Unit, int Height, int Width) RestorePlanes(float[] lq, int h, int w, RestoreSettings settings,
+        Action<RestoreProgress>? progress, CancellationToken cancel)
+    {
         settings.Validate();
         lock (_gate)
         {
             using var _ = GradMode.NoGrad();
-            int h = input.Height, w = input.Width;
             int tile = TileFor(settings, h, w);
             float s = Math.Max(8f * tile / Math.Min(h, w), settings.Upscale);
             // The working image (≥ the output: s ≥ upscale) must fit; a thin input brought up to one tile can be huge too.
@@ -98,7 +108,6 @@ public sealed class Restorer : IDisposable
             if (workW * workH > MaxPixels)
                 throw new ArgumentException($"--upscale {settings.Upscale}: {w}x{h} would be processed at {workW}x{workH} pixels; the limit is {MaxPixels} pixels");
             int uh = (int)(h * s), uw = (int)(w * s);
-            var lq = ToPlanes(input);
             var up = TorchResize.Bicubic(lq, 3, h, w, uh, uw);
             Clamp(up, -1, 1);
             int ph = uh % 32 == 0 ? 0 : (uh / 32 + 1) * 32 - uh, pw = uw % 32 == 0 ? 0 : (uw / 32 + 1) * 32 - uw;
@@ -134,7 +143,7 @@ public sealed class Restorer : IDisposable
                 cropped = TorchResize.Bicubic(cropped, 3, uh, uw, oh, ow);
                 Clamp(cropped, 0, 1);
             }
-            return MatchLayout(input, output == PixelKind.U8 ? ToImage(cropped, oh, ow) : ToImageF32(cropped, oh, ow));
+            return (cropped, oh, ow);
         }
     }
 

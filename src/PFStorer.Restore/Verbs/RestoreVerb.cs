@@ -15,7 +15,8 @@ namespace PFStorer.Restore;
 /// the whole batch; a bad input names the file and the batch goes on (exit code 1 at the end); outputs (PNG by default,
 /// with the settings in their text metadata; JPEG or WebP on request) are written atomically and keep the input's gray
 /// or alpha; existing outputs are kept unless --overwrite; inputs are never overwritten. Missing or wrong weights stop
-/// at once with exit code 2.
+/// at once with exit code 2. One --identity restores as that person; several restore group photos face by face
+/// (<see cref="RestoreIdentities"/>).
 /// </summary>
 internal static class RestoreVerb
 {
@@ -38,7 +39,16 @@ internal static class RestoreVerb
     private static readonly Option<string> Weights = new("--weights") { Description = "StableSR checkpoint (stablesr_000117.ckpt or .safetensors).", DefaultValueFactory = _ => Path.Combine("weights", "stablesr_000117.ckpt") };
     private static readonly Option<string> Vae = new("--vae") { Description = "CFW VAE checkpoint (vqgan_cfw_00011.ckpt).", DefaultValueFactory = _ => Path.Combine("weights", "vqgan_cfw_00011.ckpt") };
     private static readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace outputs that already exist." };
-    private static readonly Option<string?> IdentityOpt = new("--identity") { Description = "Identity file (*.pfid.safetensors from `personalize`): restore as that person. The default prompt then holds the token *." };
+    private static readonly Option<string[]> IdentityOpt = new("--identity")
+    {
+        Description = "Identity file (*.pfid.safetensors from `personalize`): restore as that person. Repeat it for a group photo: each face is restored " +
+            "with the identity it matches (docs/faces.md). The default prompt then holds the token *.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+    private static readonly Option<string?> FaceWeights = new("--face-weights")
+    {
+        Description = $"Folder of the face networks for group photos (default $PFSTORER_FACE_WEIGHTS or weights/face-api, installed by {Graph.Faces.FaceWeights.InstallCommand}).",
+    };
     private static readonly Option<float> LambdaAtt = new("--lambda-att") { Description = "λatt, the scale of the identity's personalization blocks (0 = the learned token only).", DefaultValueFactory = _ => Defaults.LambdaAtt };
     private static readonly Option<int> Reference = new("--reference") { Description = "Which of the identity's reference photos the reference stream uses (0-based).", DefaultValueFactory = _ => 0 };
     private static readonly Option<string> FormatOpt = new("--format") { Description = "Output format: png (settings kept in its metadata), jpg or webp.", DefaultValueFactory = _ => "png" };
@@ -54,7 +64,7 @@ internal static class RestoreVerb
         BitDepth.AcceptOnlyFromAmong("8", "16");
         var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png (or .jpg, .webp).");
         cmd.Arguments.Add(Inputs);
-        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, LambdaAtt, Reference, FormatOpt, Quality, BitDepth })
+        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, FaceWeights, LambdaAtt, Reference, FormatOpt, Quality, BitDepth })
             cmd.Options.Add(o);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
         return cmd;
@@ -64,12 +74,12 @@ internal static class RestoreVerb
 
     private static int Run(ParseResult parse, CancellationToken cancel)
     {
-        string? identityPath = parse.GetValue(IdentityOpt);
+        string[] identityPaths = parse.GetValue(IdentityOpt) ?? [];
         bool promptGiven = parse.GetResult(Prompt) is { Implicit: false };
         var settings = new RestoreSettings
         {
             Steps = parse.GetValue(Steps), Seed = parse.GetValue(Seed), Cfg = parse.GetValue(Cfg),
-            Prompt = identityPath != null && !promptGiven ? Prompts.PositiveWithIdentity : parse.GetValue(Prompt)!,
+            Prompt = identityPaths.Length > 0 && !promptGiven ? Prompts.PositiveWithIdentity : parse.GetValue(Prompt)!,
             LambdaAtt = parse.GetValue(LambdaAtt), ReferenceIndex = parse.GetValue(Reference), NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
             TileSize = parse.GetValue(TileSize), TileOverlap = parse.GetValue(TileOverlap), DecoderWeight = parse.GetValue(DecW),
             ColorFix = parse.GetValue(ColorFix) switch { "wavelet" => ColorFixMode.Wavelet, "none" => ColorFixMode.None, _ => ColorFixMode.AdaIn },
@@ -98,17 +108,9 @@ internal static class RestoreVerb
         using (restorer)
         {
             Console.WriteLine($"weights loaded in {loadClock.Elapsed.TotalSeconds:0.0} s on {restorer.Device}");
-            Graph.Personalization.Identity? identity = null;
-            if (identityPath != null)
-            {
-                try { identity = restorer.ReadIdentity(identityPath); }
-                catch (Graph.Personalization.IdentityFileException e) { return Fail(2, e.Message); }
-                settings = settings with { Identity = identity };
-                try { settings.Validate(); }
-                catch (ArgumentException e) { identity.Dispose(); return Fail(2, e.Message); }
-                Console.WriteLine($"identity {identity.Source}: placements {identity.Metadata.GetValueOrDefault("placements")}, {identity.References.Count} reference photo(s), λatt {settings.LambdaAtt}");
-            }
-            using var identityScope = identity;
+            using var identities = RestoreIdentities.Open(restorer, identityPaths, settings, parse.GetValue(FaceWeights), out var problem);
+            if (problem != null) return Fail(2, problem);
+            settings = identities.Apply(settings);
             if (restorer.Config.UNet.ModelChannels != Graph.Models.StableSRConfig.Full512.UNet.ModelChannels)
                 Console.WriteLine("NOTE: these are small demo weights with random values: the output shows the pipeline at work, not a restoration.");
             int tile = settings.TileSize ?? restorer.DefaultTileSize;
@@ -118,14 +120,7 @@ internal static class RestoreVerb
                 ["pfstorer:weights"] = Path.GetFileName(parse.GetValue(Weights)!),
                 ["pfstorer:vae"] = Path.GetFileName(parse.GetValue(Vae)!),
             };
-            if (identity != null)
-            {
-                metadata["pfstorer:identity"] = identity.Source;
-                metadata["pfstorer:identity_sha256"] = FileHash(identityPath!);
-                metadata["pfstorer:base_fingerprint"] = identity.BaseFingerprint;
-                metadata["pfstorer:lambda_att"] = settings.LambdaAtt.ToString("R", CultureInfo.InvariantCulture);
-                metadata["pfstorer:reference"] = settings.ReferenceIndex.ToString(CultureInfo.InvariantCulture);
-            }
+            identities.Describe(metadata, settings);
 
             var outcomes = new List<(string File, Outcome Outcome, string Detail)>();
             var clock = Stopwatch.StartNew();
@@ -151,11 +146,23 @@ internal static class RestoreVerb
                     Directory.CreateDirectory(outDir);
                     var imageClock = Stopwatch.StartNew();
                     int steps = 0;
-                    var restored = WithProgress(name, report => restorer.Restore(image, settings, p => { steps++; report(p); }, cancel,
-                        save.SixteenBit ? PixelKind.F32 : PixelKind.U8));
+                    var kind = save.SixteenBit ? PixelKind.F32 : PixelKind.U8;
+                    var text = new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name };
+                    GroupRestoration? group = null;
+                    var restored = WithProgress(name, report =>
+                    {
+                        void Step(RestoreProgress p) { steps++; report(p); }
+                        if (!identities.IsGroup) return restorer.Restore(image, settings, Step, cancel, kind);
+                        group = identities.RestoreGroup(image, settings, Step, cancel, kind);
+                        return group.Image;
+                    });
+                    if (group != null)
+                    {
+                        RestoreIdentities.Print(name, group);
+                        text["pfstorer:faces"] = group.FacesJson();
+                    }
                     stepsDone += steps;
-                    var bytes = ImageFile.Encode(restored, save.Format == OutputFormat.Png
-                        ? save with { Text = new Dictionary<string, string>(metadata) { ["pfstorer:source"] = name } } : save);
+                    var bytes = ImageFile.Encode(restored, save.Format == OutputFormat.Png ? save with { Text = text } : save);
                     if (restored.HasAlpha && save.Format == OutputFormat.Jpeg) Console.WriteLine($"{name}: JPEG has no alpha channel, the output drops it (--format png or webp keeps it)");
                     AtomicFile.Write(target, stream => stream.Write(bytes), parse.GetValue(Overwrite));
                     double rate = steps / Math.Max(imageClock.Elapsed.TotalSeconds, 1e-9);
@@ -179,13 +186,6 @@ internal static class RestoreVerb
     }
 
     public static DeviceChoice ParseDevice(string? value) => value switch { "cpu" => DeviceChoice.Cpu, "cuda" => DeviceChoice.Cuda, _ => DeviceChoice.Auto };
-
-    /// <summary>The first 16 hex digits of a file's SHA-256: which identity file made an output.</summary>
-    private static string FileHash(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return System.Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream), 0, 8);
-    }
 
     /// <summary>Runs one restoration under a live Spectre progress bar (step rate, ETA) on a terminal, plainly otherwise.</summary>
     private static T WithProgress<T>(string name, Func<Action<RestoreProgress>, T> work)

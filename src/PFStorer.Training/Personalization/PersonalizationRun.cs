@@ -171,7 +171,7 @@ public sealed class PersonalizationRun : IDisposable
             ["created"] = created.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["engine_version"] = EngineVersion,
         };
-        if (FaceDescriptor is { } d) metadata["face_descriptor"] = JsonSerializer.Serialize(d);
+        if (FaceDescriptor is { } d) metadata[Identity.FaceDescriptorKey] = JsonSerializer.Serialize(d);
         IdentityFile.Write(path, Adapter, Photos.Select(p => p.Latent).ToArray(), BaseFingerprint, metadata);
     }
 

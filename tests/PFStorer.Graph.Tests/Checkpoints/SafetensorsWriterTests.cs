@@ -12,6 +12,20 @@ public sealed class SafetensorsWriterTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A header length with low byte 0x80 makes the file start like a pickle (0x80 = PROTO); it is still safetensors.</summary>
+    [Fact]
+    public void AHeaderLengthStartingWithThePickleOpcodeIsStillReadAsSafetensors()
+    {
+        string path = Path.Combine(_dir, "x.bin");
+        using var t = Tensor.FromArray([1f, 2f, 3f], 3);
+        for (int pad = 0; pad < 256 && !(File.Exists(path) && File.ReadAllBytes(path)[0] == 0x80); pad += 8)
+            SafetensorsWriter.Write(path, [("t", t)], new Dictionary<string, string> { ["pad"] = new string('x', pad) });
+        Assert.Equal(0x80, File.ReadAllBytes(path)[0]);
+        using var st = Checkpoint.Open(path);
+        using var back = st.Load("t");
+        Assert.Equal([1f, 2f, 3f], back.ToFloatArray());
+    }
+
     [Fact]
     public void RandomTensorsRoundTripBitExactWithSortedPaddedHeader()
     {

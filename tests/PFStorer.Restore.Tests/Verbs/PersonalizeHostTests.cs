@@ -40,6 +40,33 @@ public sealed class PersonalizeHostTests : IDisposable
     }
 
     /// <summary>
+    /// A group photo through the executable: an identity personalized on the astronaut's photos (its face descriptor
+    /// recorded) and a copy under another name; in pair.png the astronaut goes to the first listed, the cameraman to none.
+    /// </summary>
+    [Fact]
+    public void RestoreWithTwoIdentitiesRoutesTheFacesAndRecordsTheAssignment()
+    {
+        _host.Environment["PFSTORER_FACE_WEIGHTS"] = FaceFixtures.WeightsDir;
+        string alice = _host.PathOf("alice.pfid.safetensors"), bob = _host.PathOf("bob.pfid.safetensors");
+        var (code, stdout, stderr) = _host.Run(Personalize(alice, 1));
+        Assert.True(code == 0, $"personalize exit {code}\n{stdout}\n{stderr}");
+        File.Copy(alice, bob);
+
+        (code, stdout, stderr) = _host.Restore(FaceFixtures.Image("pair"), "--identity", alice, "--identity", bob, "--upscale", "1", "-o", _host.PathOf("out"));
+        Assert.True(code == 0, $"restore exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("pair.png: 2 faces", stdout);
+        Assert.Contains("→ alice.pfid.safetensors", stdout);
+        Assert.Contains("→ no identity within 0.6", stdout);
+        var text = ImageFile.ReadText(_host.PathOf("out", "pair.png"));
+        using var faces = System.Text.Json.JsonDocument.Parse(text["pfstorer:faces"]);
+        var identities = faces.RootElement.EnumerateArray().Select(f => f.GetProperty("identity").GetString() ?? "none").ToArray();
+        Assert.Equal("alice.pfid.safetensors none", string.Join(' ', identities));
+        Assert.True(faces.RootElement[1].GetProperty("distance").GetDouble() > 0.6);
+        Assert.Contains("bob.pfid.safetensors", text["pfstorer:identities"]);
+        Assert.False(text.ContainsKey("pfstorer:identity"));
+    }
+
+    /// <summary>
     /// SIGINT goes out when the first iteration is reported; the run stops before the next one. Ten iterations leave the
     /// signal several seconds to arrive even on a loaded machine (a signal after the last iteration lets the run finish).
     /// </summary>

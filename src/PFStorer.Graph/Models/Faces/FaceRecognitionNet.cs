@@ -12,6 +12,7 @@ namespace PFStorer.Graph.Models.Faces;
 public sealed class FaceRecognitionNet : Module
 {
     public const int InputSize = 150;
+    public const int DescriptorLength = 128;
     /// <summary>face-api's per-channel RGB mean for this net (0–255 scale); inputs are (x − mean) / 255.</summary>
     public static readonly float[] MeanRgb = [122.782f, 117.001f, 104.298f];
 
@@ -30,7 +31,7 @@ public sealed class FaceRecognitionNet : Module
             Block("conv256_down", 128, 256, true), Block("conv256_1", 256, 256, false), Block("conv256_2", 256, 256, false),
             Block("conv256_down_out", 256, 256, true),
         ];
-        _fc = Param("fc", 128, 256);
+        _fc = Param("fc", DescriptorLength, 256);
     }
 
     private (string, ResidualBlock) Block(string name, int inCh, int outCh, bool down) => (name, Child(name, new ResidualBlock(inCh, outCh, down)));
