@@ -11,7 +11,10 @@ namespace PFStorer.Benchmarks;
 /// The product paths of personalization on the tiny demo model (tests/fixtures/stablesr-tiny) and the shipped astronaut
 /// photos, CPU backend: one training iteration (data, forward, backward, AdamW), and a 4-step restoration of
 /// examples/astronaut/old.png (48² → 192², 4 latent windows per step, CFG) without and with an identity — the difference
-/// is the reference stream's cost. `dotnet run -c Release --project benchmarks/PFStorer.Benchmarks -- --filter *Personalization*`
+/// is the reference stream's cost — the latter three ways (docs/identity-files.md, "Reference-stream cache"): without the
+/// cache (every window runs the reference rows), with a cache that starts empty (the first image of a batch: the first
+/// window of each step records, the other three replay) and with the cache an earlier image of the batch filled (every
+/// window replays). `dotnet run -c Release --project benchmarks/PFStorer.Benchmarks -- --filter *Personalization*`
 /// </summary>
 public class PersonalizationBenchmarks
 {
@@ -51,12 +54,26 @@ public class PersonalizationBenchmarks
     [Benchmark]
     public Image TinyRestoreWithoutIdentity() => _restorer.Restore(_old, Settings);
 
+    private RestoreSettings WithIdentity => Settings with { Identity = _identity, Prompt = Prompts.PositiveWithIdentity };
+
     [Benchmark]
-    public Image TinyRestoreWithIdentity() => _restorer.Restore(_old, Settings with { Identity = _identity, Prompt = Prompts.PositiveWithIdentity });
+    public Image TinyRestoreWithIdentityUncached() => _restorer.Restore(_old, WithIdentity with { ReferenceCacheBytes = 0 });
+
+    /// <summary>A restoration without the identity detaches it and frees its cache, so each measured call starts empty.</summary>
+    [IterationSetup(Target = nameof(TinyRestoreWithIdentityFirstOfBatch))]
+    public void FreeReferenceStreams() => _restorer.Restore(_old, Settings with { Steps = 1 });
+
+    [Benchmark]
+    public Image TinyRestoreWithIdentityFirstOfBatch() => _restorer.Restore(_old, WithIdentity);
+
+    [Benchmark]
+    public Image TinyRestoreWithIdentityLaterInBatch() => _restorer.Restore(_old, WithIdentity);
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        var (bytes, steps) = _restorer.ReferenceStreamCacheUse;
+        Console.WriteLine($"// reference-stream cache: {bytes} bytes for {steps} timesteps");
         _identity.Dispose();
         _restorer.Dispose();
         _run.Dispose();

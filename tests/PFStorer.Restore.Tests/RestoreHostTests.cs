@@ -91,6 +91,9 @@ public class RestoreHostTests
         Assert.Contains("absent.png", missing.Stderr);
         var badFix = host.Run("restore", HostRunner.SampleImage, "--color-fix", "sepia");
         Assert.NotEqual(0, badFix.ExitCode);
+        var badCache = host.Run("restore", HostRunner.SampleImage, "--weights", HostRunner.TinyModel, "--vae", HostRunner.TinyVae, "--reference-cache-mib", "-1");
+        Assert.Equal(2, badCache.ExitCode);
+        Assert.Contains("reference cache budget must not be negative", badCache.Stderr);
     }
 
     [Fact]

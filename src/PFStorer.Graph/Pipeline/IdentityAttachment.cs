@@ -6,7 +6,8 @@ namespace PFStorer.Graph.Pipeline;
 
 /// <summary>
 /// An identity hung into the restorer's UNet for one patch (docs/identity-files.md, "Restoring"): the positive context with
-/// the learned token at the placeholder, and the noise predictor that runs the reference stream beside the sampler's rows.
+/// the learned token at the placeholder, and the noise predictor that runs the reference stream beside the sampler's rows
+/// (or replays it from the restorer's cache for these inputs, which <paramref name="cacheFor"/> hands out).
 /// Disposing detaches the blocks, leaving the base model as it was.
 /// </summary>
 internal sealed class IdentityAttachment : IDisposable
@@ -17,7 +18,8 @@ internal sealed class IdentityAttachment : IDisposable
     public Tensor Positive { get; }
     public INoisePredictor Predictor { get; }
 
-    public IdentityAttachment(LatentDiffusionSRTextWT model, RestoreSettings settings, int tile, bool guided, Device device)
+    public IdentityAttachment(LatentDiffusionSRTextWT model, RestoreSettings settings, int tile, Tensor? negative, Device device,
+        Func<ReferenceStreamKey, ReferenceStreamCache> cacheFor)
     {
         var identity = settings.Identity!;
         var tokenizer = SimpleTokenizer.Default;
@@ -36,9 +38,11 @@ internal sealed class IdentityAttachment : IDisposable
         using var ids = Tensor.FromSpan<long>(positive.Ids, Kernels.DType.I64, [1, positive.Ids.Length], device);
         Positive = model.CondStageModel.Forward(ids, tokenizer.PlaceholderId, identity.Adapter.Token.Tensor);
         var keys = new List<(int, int)>();
-        if (guided) keys.Add(PersonalizationPass.KeysOf(negativeIds, tokenizer.PlaceholderId, tokenizer.EndId));
+        if (negative != null) keys.Add(PersonalizationPass.KeysOf(negativeIds, tokenizer.PlaceholderId, tokenizer.EndId));
         keys.Add((positive.PlaceholderIndex, positive.EndIndex));
-        Predictor = new PersonalizedNoisePredictor(model, _reference, keys, settings.LambdaAtt);
+        float[][] contexts = negative == null ? [Positive.ToFloatArray()] : [negative.ToFloatArray(), Positive.ToFloatArray()];
+        var cache = cacheFor(new ReferenceStreamKey(identity, _reference.ToFloatArray(), contexts, settings.ReferenceCacheBytes));
+        Predictor = new PersonalizedNoisePredictor(model, _reference, keys, settings.LambdaAtt, cache: cache);
     }
 
     public void Dispose()

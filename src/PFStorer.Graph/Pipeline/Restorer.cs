@@ -15,7 +15,8 @@ public readonly record struct RestoreProgress(int Step, int Steps, int Patch, in
 /// StableSR restoration with PFStorer's guidance (docs/architecture.md, docs/sampling.md), created once from weights and reused
 /// for many images. Thread-safe by serialisation: concurrent calls run one at a time (the weights are shared and the
 /// backends already use every core), so one instance can serve a whole batch or several callers — and several identities:
-/// an identity in the settings is attached for its call only (docs/identity-files.md).
+/// an identity in the settings is attached for its call only (docs/identity-files.md); its reference-stream cache stays
+/// until a call comes with other identity inputs or none.
 /// </summary>
 public sealed class Restorer : IDisposable
 {
@@ -24,6 +25,7 @@ public sealed class Restorer : IDisposable
     private readonly Dictionary<string, Tensor> _contexts = [];
     private readonly Lock _gate = new();
     private string? _fingerprint;
+    private ReferenceStreamCache? _referenceStreams;
 
     public Device Device { get; }
     public Precision Precision { get; }
@@ -192,7 +194,8 @@ public sealed class Restorer : IDisposable
             bool guided = settings.Cfg != 1f;
             var negative = guided ? Context(settings.NegativePrompt) : null;
             var sampler = new DdpmSampler(DiffusionSchedule.UpstreamFloat32(settings.Steps), new SamplerSettings(tile, OverlapFor(settings, tile), settings.Cfg));
-            using var identity = settings.Identity == null ? null : Attach(settings, tile, guided);
+            using var identity = settings.Identity == null ? null : Attach(settings, tile, negative);
+            if (identity == null) ReleaseReferenceStreams();
             using var z0 = identity != null
                 ? sampler.Sample(identity.Predictor, xT, zLq, identity.Positive, negative, noise, observer)
                 : sampler.Sample(_predictor, xT, zLq, Context(settings.Prompt), negative, noise, observer);
@@ -204,13 +207,36 @@ public sealed class Restorer : IDisposable
         }
     }
 
-    private IdentityAttachment Attach(RestoreSettings settings, int tile, bool guided)
+    private IdentityAttachment Attach(RestoreSettings settings, int tile, Tensor? negative)
     {
         var identity = settings.Identity!;
         _fingerprint ??= BaseFingerprint.Of(_weights.Model);
         if (identity.BaseFingerprint != _fingerprint)
             throw new ArgumentException($"{identity.Source}: made for base model {identity.BaseFingerprint}, but this restorer's base model is {_fingerprint}");
-        return new IdentityAttachment(_weights.Model, settings, tile, guided, Device);
+        return new IdentityAttachment(_weights.Model, settings, tile, negative, Device, ReferenceStreamsFor);
+    }
+
+    /// <summary>
+    /// The reference-stream cache for an identity's inputs: the current one while the identity, reference, prompts and
+    /// budget stay the same (so a batch of images shares it), else a fresh one — the old one is freed first.
+    /// </summary>
+    private ReferenceStreamCache ReferenceStreamsFor(ReferenceStreamKey key)
+    {
+        if (_referenceStreams != null && _referenceStreams.Key.Matches(key)) return _referenceStreams;
+        ReleaseReferenceStreams();
+        return _referenceStreams = new ReferenceStreamCache(key);
+    }
+
+    private void ReleaseReferenceStreams()
+    {
+        _referenceStreams?.Dispose();
+        _referenceStreams = null;
+    }
+
+    /// <summary>Memory held by the identity's reference-stream cache (0 without one), and its timesteps.</summary>
+    public (long Bytes, int Steps) ReferenceStreamCacheUse
+    {
+        get { lock (_gate) return (_referenceStreams?.Bytes ?? 0, _referenceStreams?.Steps ?? 0); }
     }
 
     /// <summary>Reads an identity file made for this restorer's base model (docs/identity-files.md).</summary>
@@ -311,6 +337,7 @@ public sealed class Restorer : IDisposable
 
     public void Dispose()
     {
+        ReleaseReferenceStreams();
         foreach (var c in _contexts.Values) c.Dispose();
         _contexts.Clear();
         _weights.Dispose();

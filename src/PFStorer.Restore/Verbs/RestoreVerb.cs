@@ -51,6 +51,7 @@ internal static class RestoreVerb
     };
     private static readonly Option<float> LambdaAtt = new("--lambda-att") { Description = "λatt, the scale of the identity's personalization blocks (0 = the learned token only).", DefaultValueFactory = _ => Defaults.LambdaAtt };
     private static readonly Option<int> Reference = new("--reference") { Description = "Which of the identity's reference photos the reference stream uses (0-based).", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> ReferenceCache = new("--reference-cache-mib") { Description = "Memory (MiB) for the identity's reference stream, computed once per batch for the timesteps that fit (0 = off; results are the same).", DefaultValueFactory = _ => (int)(Defaults.ReferenceCacheBytes >> 20) };
     private static readonly Option<string> FormatOpt = new("--format") { Description = "Output format: png (settings kept in its metadata), jpg or webp.", DefaultValueFactory = _ => "png" };
     private static readonly Option<int> Quality = new("--quality") { Description = "JPEG/WebP quality, 1..100.", DefaultValueFactory = _ => 95 };
     private static readonly Option<int> BitDepth = new("--bit-depth") { Description = "Bits per sample of PNG outputs: 8, or 16 (keeps the restoration unrounded).", DefaultValueFactory = _ => 8 };
@@ -64,7 +65,7 @@ internal static class RestoreVerb
         BitDepth.AcceptOnlyFromAmong("8", "16");
         var cmd = new Command("restore", "Restore degraded photos (StableSR + PFStorer guidance); writes <output>/<name>.png (or .jpg, .webp).");
         cmd.Arguments.Add(Inputs);
-        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, FaceWeights, LambdaAtt, Reference, FormatOpt, Quality, BitDepth })
+        foreach (var o in new Option[] { Output, Steps, Seed, Cfg, Prompt, NegativePrompt, Upscale, TileSize, TileOverlap, DecW, ColorFix, PrecisionOpt, DeviceOpt, Weights, Vae, Overwrite, IdentityOpt, FaceWeights, LambdaAtt, Reference, ReferenceCache, FormatOpt, Quality, BitDepth })
             cmd.Options.Add(o);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, cancel)));
         return cmd;
@@ -80,7 +81,7 @@ internal static class RestoreVerb
         {
             Steps = parse.GetValue(Steps), Seed = parse.GetValue(Seed), Cfg = parse.GetValue(Cfg),
             Prompt = identityPaths.Length > 0 && !promptGiven ? Prompts.PositiveWithIdentity : parse.GetValue(Prompt)!,
-            LambdaAtt = parse.GetValue(LambdaAtt), ReferenceIndex = parse.GetValue(Reference), NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
+            LambdaAtt = parse.GetValue(LambdaAtt), ReferenceIndex = parse.GetValue(Reference), ReferenceCacheBytes = (long)parse.GetValue(ReferenceCache) << 20, NegativePrompt = parse.GetValue(NegativePrompt)!, Upscale = parse.GetValue(Upscale),
             TileSize = parse.GetValue(TileSize), TileOverlap = parse.GetValue(TileOverlap), DecoderWeight = parse.GetValue(DecW),
             ColorFix = parse.GetValue(ColorFix) switch { "wavelet" => ColorFixMode.Wavelet, "none" => ColorFixMode.None, _ => ColorFixMode.AdaIn },
             Precision = parse.GetValue(PrecisionOpt) == "bf16" ? Precision.Bf16 : Precision.Fp32,

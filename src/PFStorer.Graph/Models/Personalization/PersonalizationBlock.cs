@@ -43,11 +43,32 @@ public sealed class PersonalizationBlock : Module
     /// The block inside its host, on the whole two-stream batch: tokens [B,T,d] after the host's BasicTransformerBlocks and
     /// maps [B,T,2] (the host attn2's placeholder and end-of-text maps). Builds each reference row's mask, adds this
     /// placement's L_Pers to the pass when asked, and returns the tokens with x̂ = x + λatt·γ ⊙ δ on the generated rows
-    /// (the reference rows pass unchanged).
+    /// (the reference rows pass unchanged). A replaying pass supplies the reference tokens and masks instead of the batch.
     /// </summary>
     public Tensor Forward(Tensor tokens, Tensor maps, PersonalizationPass pass)
     {
         int g = pass.GeneratedRows, rows = tokens.Dim(0), t = tokens.Dim(1);
+        var (distinct, masks, read) = pass.Replay != null ? Replayed(pass) : ReadReferences(tokens, maps, pass);
+        using (distinct)
+        {
+            var keep = pass.ReferenceSlots.SelectMany(s => masks[s].Keep).ToArray();
+            using var keyMaskHost = Tensor.FromArray(keep, g, t);
+            using var keyMask = keyMaskHost.To(tokens.Device);
+            using var generated = F.Slice(tokens, 0, 0, g);
+            using var reference = GatherRows(distinct, pass.ReferenceSlots);
+            if (pass.KeepMaps) pass.Keep(Placement, new PlacementMaps(read!.Value.Placeholder, read.Value.EndOfText, masks, generated.Share(), reference.Share(), keyMask.Share()));
+            var personalized = Apply(generated, reference, keyMask, pass.LambdaAtt);
+            if (rows == g) return personalized;
+            using (personalized)
+            using (var rest = F.Slice(tokens, 0, g, rows - g))
+                return F.Concat([personalized, rest], 0);
+        }
+    }
+
+    // The distinct reference rows' tokens [n,T,d] and masks from the batch (with their raw maps), adding L_Pers and
+    // recording them when the pass asks.
+    private (Tensor Tokens, ReferenceMask[] Masks, (float[][] Placeholder, float[][] EndOfText)? Maps) ReadReferences(Tensor tokens, Tensor maps, PersonalizationPass pass)
+    {
         var refRows = pass.DistinctReferenceRows;
         using var placeholderMaps = GatherMap(maps, refRows, 0);
         var placeholder = Rows(placeholderMaps);
@@ -57,20 +78,22 @@ public sealed class PersonalizationBlock : Module
         if (pass.ComputeLoss)
         {
             // A_EOT is a stop-gradient: a fresh tensor with no autograd link.
-            using var eot = Tensor.FromArray(endOfText.SelectMany(r => r).ToArray(), refRows.Length, t);
+            using var eot = Tensor.FromArray(endOfText.SelectMany(r => r).ToArray(), refRows.Length, tokens.Dim(1));
             using var eotOnDevice = eot.To(tokens.Device);
             pass.AddLoss(F.AttentionMapLoss(placeholderMaps, eotOnDevice));
         }
+        var distinct = GatherRows(tokens, refRows);
+        pass.Record?.Add(Placement, distinct, masks);
+        return (distinct, masks, (placeholder, endOfText));
+    }
 
-        var keep = pass.ReferenceRows.SelectMany(r => masks[Array.IndexOf(refRows, r)].Keep).ToArray();
-        using var keyMaskHost = Tensor.FromArray(keep, g, t);
-        using var keyMask = keyMaskHost.To(tokens.Device);
-        using var generated = F.Slice(tokens, 0, 0, g);
-        using var reference = GatherRows(tokens, pass.ReferenceRows);
-        if (pass.KeepMaps) pass.Keep(Placement, new PlacementMaps(placeholder, endOfText, masks, generated.Share(), reference.Share(), keyMask.Share()));
-        using var personalized = Apply(generated, reference, keyMask, pass.LambdaAtt);
-        using var rest = F.Slice(tokens, 0, g, rows - g);
-        return F.Concat([personalized, rest], 0);
+    // The recorded reference tokens and masks of this placement; a replay has no maps, so nothing that needs them may run.
+    private (Tensor Tokens, ReferenceMask[] Masks, (float[][] Placeholder, float[][] EndOfText)? Maps) Replayed(PersonalizationPass pass)
+    {
+        if (pass.ComputeLoss || pass.KeepMaps)
+            throw new InvalidOperationException($"personalization block at {Placement}: a replayed reference stream has no attention maps for L_Pers or inspection");
+        var (tokens, masks) = pass.Replay!.Of(Placement);
+        return (tokens, masks, null);
     }
 
     // Batch rows of tokens [B,T,C] in the given order, on the tape.

@@ -2,8 +2,9 @@ namespace PFStorer.Graph.Models;
 
 /// <summary>
 /// What the personalization blocks need in one UNet forward beyond the text context (docs/personalization.md, "Streams"):
-/// the batch holds the generated stream G in rows [0, GeneratedRows) and reference streams R after them;
-/// <see cref="ReferenceRows"/>[i] is the batch row of G row i's reference. <see cref="MapKeys"/> names, per batch row, the
+/// the batch holds the generated stream G in rows [0, GeneratedRows) and reference streams R after them (or, replaying a
+/// recorded <see cref="ReferenceStream"/>, G alone); <see cref="ReferenceSlots"/>[i] is G row i's reference among the
+/// distinct ones. <see cref="MapKeys"/> names, per batch row, the
 /// context positions of the placeholder (or of the end-of-text token when the prompt has none) and of the first end-of-text
 /// token, whose attention maps drive the masks and L_Pers. The pass collects L_Pers (summed over placements) and, when
 /// asked, every placement's maps and masks. Owned by the caller; dispose it after backward.
@@ -13,11 +14,16 @@ public sealed class PersonalizationPass : IDisposable
     private readonly Dictionary<string, PlacementMaps> _maps = [];
 
     public int GeneratedRows { get; }
-    public IReadOnlyList<int> ReferenceRows { get; }
+    /// <summary>Per generated row, the index of its reference in <see cref="DistinctReferenceRows"/> (or in <see cref="Replay"/>).</summary>
+    public int[] ReferenceSlots { get; }
     /// <summary>[rows·2]: per batch row, the placeholder (or end-of-text) position and the end-of-text position.</summary>
     public int[] MapKeys { get; }
-    /// <summary>The distinct reference rows in increasing order.</summary>
+    /// <summary>The distinct reference rows of the batch in increasing order; empty when replaying.</summary>
     public int[] DistinctReferenceRows { get; }
+    /// <summary>The reference stream recorded earlier at this timestep, read instead of reference rows the batch no longer holds.</summary>
+    public ReferenceStream? Replay { get; }
+    /// <summary>Where the blocks record what they read from the batch's reference rows, for later passes to replay (inference).</summary>
+    public ReferenceStream? Record { get; init; }
     /// <summary>Inference scale of γ (λatt); 1 in training, 0 leaves only the learned token.</summary>
     public float LambdaAtt { get; init; } = 1f;
     /// <summary>Whether L_Pers is computed (training).</summary>
@@ -36,9 +42,24 @@ public sealed class PersonalizationPass : IDisposable
         if (referenceRows.Any(r => r < generatedRows || r >= rows))
             throw new ArgumentException($"reference rows must follow the {generatedRows} generated rows within the batch of {rows}");
         GeneratedRows = generatedRows;
-        ReferenceRows = referenceRows;
         MapKeys = mapKeys;
         DistinctReferenceRows = referenceRows.Distinct().Order().ToArray();
+        ReferenceSlots = referenceRows.Select(r => Array.IndexOf(DistinctReferenceRows, r)).ToArray();
+    }
+
+    /// <summary>
+    /// A pass whose batch is the generated stream alone, each row reading reference <paramref name="referenceSlots"/>[i] of
+    /// <paramref name="replay"/>. It has no reference maps, so it computes no L_Pers and keeps no maps.
+    /// </summary>
+    public PersonalizationPass(ReferenceStream replay, int[] referenceSlots, int[] mapKeys)
+    {
+        if (referenceSlots.Length != mapKeys.Length / 2) throw new ArgumentException($"{mapKeys.Length / 2} generated rows need as many reference slots, got {referenceSlots.Length}");
+        if (referenceSlots.Any(s => s < 0 || s >= replay.Rows)) throw new ArgumentException($"reference slots must index the {replay.Rows} recorded reference rows");
+        GeneratedRows = referenceSlots.Length;
+        MapKeys = mapKeys;
+        DistinctReferenceRows = [];
+        ReferenceSlots = referenceSlots;
+        Replay = replay;
     }
 
     /// <summary>
