@@ -207,9 +207,7 @@ public sealed class Restorer : IDisposable
     /// <summary>Reads an identity file made for this restorer's base model (docs/identity-files.md).</summary>
     public Identity ReadIdentity(string path)
     {
-        var identity = IdentityFile.Read(path, _weights.Model);
-        identity.MoveTo(Device);
-        return identity;
+        return IdentityFile.Read(path, _weights.Model, Device);
     }
 
 

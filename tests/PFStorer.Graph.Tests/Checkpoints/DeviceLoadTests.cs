@@ -126,6 +126,37 @@ public sealed class DeviceLoadTests(TinyWeightFiles files) : IClassFixture<TinyW
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    [Fact]
+    public void AFileThatFailsMidTensorFailsWithItsOwnErrorAndReleasesTheParameter()
+    {
+        var device = CountingBackend.Create();
+        string path = Path.Combine(Directory.CreateTempSubdirectory("pfstorer-fail-").FullName, "w.safetensors");
+        var values = new Half[50_000];
+        SafetensorsWriter.Write(path, [new SafetensorsEntry("w", CheckpointDType.F16, [values.Length],
+            s => s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())))]);
+        var bytes = File.ReadAllBytes(path);
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        using var ckpt = Checkpoint.Open(new FailingSource(bytes, failFrom: bytes.Length - 20_000));
+        var e = Assert.Throws<CheckpointFormatException>(() => ckpt.Load("w", DType.F32, SmallStaging(device.Device)));
+        Assert.Contains("ended", e.Message);
+        Assert.Equal(0, device.CountingPool.Counters.BytesInUse); // the half-filled parameter was released
+    }
+
+    /// <summary>A file whose reads past <paramref name="failFrom"/> fail, as when it is truncated while open.</summary>
+    private sealed class FailingSource(byte[] data, int failFrom) : ByteSource
+    {
+        public override string Name => "failing.safetensors";
+        public override long Length => data.Length;
+
+        protected override void ReadCore(long offset, Span<byte> destination)
+        {
+            if (offset + destination.Length > failFrom) throw new CheckpointFormatException(Name, $"the file ended at offset {failFrom} while reading");
+            data.AsSpan((int)offset, destination.Length).CopyTo(destination);
+        }
+
+        public override void Dispose() { }
+    }
+
     /// <summary>The tiny model rewritten as f32 with <paramref name="edit"/> applied to each tensor's values.</summary>
     private static void CopyWith(string path, Action<string, float[]> edit)
     {
