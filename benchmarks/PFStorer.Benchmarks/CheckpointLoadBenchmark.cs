@@ -1,16 +1,20 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using PFStorer.Graph;
+using PFStorer.Graph.Backends;
 using PFStorer.Graph.Checkpoints;
 using PFStorer.Graph.Models;
-using PFStorer.Graph.Modules;
+using PFStorer.Graph.Pipeline;
+using PFStorer.Kernels.Memory;
 
 namespace PFStorer.Benchmarks;
 
 /// <summary>
-/// Loading the full-size StableSR checkpoint (StableSRConfig.Full512, the official key layout) into the CPU backend.
-/// Not a BenchmarkDotNet class: peak resident memory is a per-process figure, so each measurement is its own process.
-/// <c>load-write PATH [f16|bf16|f32]</c> writes random weights (atomically; ~2.8 GB in f16) and
-/// <c>load-time PATH</c> loads them once and prints the seconds and the peak RSS (VmHWM from /proc/self/status).
+/// Loading the full-size StableSR checkpoint (StableSRConfig.Full512, the official key layout) into the CPU backend,
+/// or straight onto the GPU. Not a BenchmarkDotNet class: peak resident memory is a per-process figure, so each
+/// measurement is its own process. <c>load-write PATH [f16|bf16|f32]</c> writes random weights (atomically; ~2.8 GB in
+/// f16) and <c>load-time PATH [cpu|cuda]</c> loads them once and prints the seconds, the host pool's peak bytes in use
+/// (on cuda: the staging buffers) and the peak RSS (VmHWM from /proc/self/status; on cuda it includes the driver's).
 /// Run load-time twice and keep the second figure: the first one also pays for reading the file into the page cache.
 /// </summary>
 public static class CheckpointLoadBenchmark
@@ -23,20 +27,14 @@ public static class CheckpointLoadBenchmark
             Write(path, dtype);
             return 0;
         }
-        if (args is ["load-time", var file])
+        if (args is ["load-time", var file, .. var rest] && rest is [] or ["cpu"] or ["cuda"])
         {
-            Time(file);
+            Time(file, rest is ["cuda"]);
             return 0;
         }
-        Console.Error.WriteLine("usage: load-write PATH [f16|bf16|f32] | load-time PATH");
+        Console.Error.WriteLine("usage: load-write PATH [f16|bf16|f32] | load-time PATH [cpu|cuda]");
         return 2;
     }
-
-    private static (StableSRComponent, Module)[] Components(LatentDiffusionSRTextWT model) =>
-    [
-        (StableSRComponent.Unet, model.DiffusionModel), (StableSRComponent.TimeAwareEncoder, model.StructCondStageModel),
-        (StableSRComponent.Vae, model.FirstStageModel), (StableSRComponent.TextEncoder, model.CondStageModel),
-    ];
 
     private static void Write(string path, CheckpointDType dtype)
     {
@@ -49,7 +47,7 @@ public static class CheckpointLoadBenchmark
         var f32 = MemoryMarshal.AsBytes(values.AsSpan());
         Encode(f32, block, dtype, values.Length);
         long cursor = 0;
-        var entries = Components(model).SelectMany(c => StableSRKeyMap.ExpectedKeys(c.Item2, c.Item1))
+        var entries = StableSRWeights.Components(model).SelectMany(c => StableSRKeyMap.ExpectedKeys(c.Item2, c.Item1))
             .Select(k => new SafetensorsEntry(k.Key, dtype, k.Shape, s =>
             {
                 long bytes = k.Shape.Aggregate(1L, (a, d) => a * d) * dtype.Size();
@@ -79,23 +77,29 @@ public static class CheckpointLoadBenchmark
             }
     }
 
-    private static void Time(string path)
+    private static void Time(string path, bool cuda)
     {
+        var gpu = cuda ? CudaBackend.TryCreate(out var reason) ?? throw new InvalidOperationException($"cuda: {reason}") : null;
+        var staging = gpu != null ? new DeviceStaging(gpu.Device) : null;
         using var model = new LatentDiffusionSRTextWT(StableSRConfig.Full512);
+        HostMemoryPool.Shared.ResetPeak();
+        long hostBefore = HostMemoryPool.Shared.Counters.BytesInUse;
         var clock = Stopwatch.StartNew();
         long loadedBytes = 0;
         using (var file = Checkpoint.Open(path))
-            foreach (var (component, module) in Components(model))
+            foreach (var (component, module) in StableSRWeights.Components(model))
             {
-                var report = LoadReport.LoadInto(file, module, component);
+                var report = LoadReport.LoadInto(file, module, component, staging: staging);
                 if (report.Missing.Count + report.Mismatched.Count > 0) throw new InvalidOperationException($"{path}: {report}");
             }
+        gpu?.Synchronize();   // the last host→device copies may still be in flight
         clock.Stop();
-        foreach (var (_, module) in Components(model))
+        long hostPeak = HostMemoryPool.Shared.Counters.PeakBytesInUse - hostBefore;
+        foreach (var (_, module) in StableSRWeights.Components(model))
             foreach (var (_, p) in module.NamedParameters())
                 loadedBytes += p.Value!.Numel * 4;
-        Console.WriteLine($"{path}: loaded in {clock.Elapsed.TotalSeconds:F2} s; f32 weights {loadedBytes / 1e9:F2} GB; " +
-            $"peak RSS {PeakRssBytes() / 1e9:F2} GB; {Environment.ProcessorCount} cores");
+        Console.WriteLine($"{path}: loaded onto {staging?.Device ?? Device.Cpu} in {clock.Elapsed.TotalSeconds:F2} s; f32 weights {loadedBytes / 1e9:F2} GB; " +
+            $"host pool peak {hostPeak / 1e6:F1} MB; peak RSS {PeakRssBytes() / 1e9:F2} GB; {Environment.ProcessorCount} cores");
     }
 
     private static long PeakRssBytes()

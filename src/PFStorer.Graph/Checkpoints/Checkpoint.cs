@@ -10,7 +10,7 @@ namespace PFStorer.Graph.Checkpoints;
 /// Open with <see cref="Open(string)"/>, which recognises safetensors and PyTorch zip files (.ckpt/.pt/.pth).
 /// Bad or hostile files fail with <see cref="CheckpointFormatException"/> (or <see cref="UnsafePickleException"/>).
 /// </summary>
-public abstract class Checkpoint : IDisposable
+public abstract partial class Checkpoint : IDisposable
 {
     private const int ChunkBytes = 1 << 22;
 

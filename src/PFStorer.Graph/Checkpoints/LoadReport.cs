@@ -73,18 +73,23 @@ public sealed class LoadReport
     /// <paramref name="dtype"/> as they load. Missing or mismatched parameters stay unloaded and are in the report.
     /// A tensor already stored contiguously in <paramref name="dtype"/> is used in place, over the file mapping (no
     /// copy, no new memory); the mapping is copy-on-write, so a parameter written later (training, an in-place op)
-    /// diverges privately and the file is never touched.
+    /// diverges privately and the file is never touched. With <paramref name="staging"/>, parameters are made on its
+    /// device and filled straight from the file through host staging buffers (no host copy of the model).
     /// </summary>
-    public static LoadReport LoadInto(Checkpoint checkpoint, Module module, StableSRComponent component, DType dtype = DType.F32)
+    public static LoadReport LoadInto(Checkpoint checkpoint, Module module, StableSRComponent component, DType dtype = DType.F32, DeviceStaging? staging = null)
     {
         var mine = checkpoint.Tensors.Where(t => StableSRKeyMap.Route(t.Name).Component == component)
             .Select(t => new KeyShape(t.Name, t.ShapeArray()));
         var report = Compare(StableSRKeyMap.ExpectedKeys(module, component), mine);
         var bad = report.Missing.Select(m => m.Key).Concat(report.Mismatched.Select(m => m.Key)).ToHashSet(StringComparer.Ordinal);
         foreach (var (path, param) in module.NamedParameters(StableSRKeyMap.PrefixOf(component)))
-            if (!bad.Contains(path)) param.Assign(checkpoint.CanMap(path, dtype) ? checkpoint.Map(path) : checkpoint.Load(path, dtype));
+            if (!bad.Contains(path)) param.Assign(Load(checkpoint, path, dtype, staging));
         return report;
     }
+
+    private static Tensor Load(Checkpoint checkpoint, string path, DType dtype, DeviceStaging? staging) =>
+        staging != null ? checkpoint.Load(path, dtype, staging)
+        : checkpoint.CanMap(path, dtype) ? checkpoint.Map(path) : checkpoint.Load(path, dtype);
 
     /// <summary>The summary line, then one line per missing, unexpected and mismatched key (names as the file has them).</summary>
     public IEnumerable<string> Lines()

@@ -34,10 +34,13 @@ public static class IdentityFile
 
     /// <summary>
     /// Reads an identity for <paramref name="model"/>'s base: refuses a file of another format or another base (naming
-    /// both fingerprints), placements the UNet lacks, and tensors missing or mis-shaped.
+    /// both fingerprints), placements the UNet lacks, and tensors missing or mis-shaped. The adapter's weights load
+    /// straight onto <paramref name="device"/> (default the host) through host staging buffers, like the base weights
+    /// (docs/architecture.md, "Loading weights"); the reference latents stay on the host.
     /// </summary>
-    public static Identity Read(string path, LatentDiffusionSRTextWT model)
+    public static Identity Read(string path, LatentDiffusionSRTextWT model, Device? device = null)
     {
+        var staging = device is { } d && d != Device.Cpu ? new DeviceStaging(d) : null;
         if (!File.Exists(path)) throw new IdentityFileException($"{path}: the identity file does not exist");
         Checkpoint file;
         try { file = Checkpoint.Open(path); }
@@ -62,11 +65,11 @@ public static class IdentityFile
             var references = new List<ReferenceLatent>();
             try
             {
-                foreach (var (name, p) in adapter.NamedParameters()) p.Assign(Load(file, path, name, p.ShapeArray()));
+                foreach (var (name, p) in adapter.NamedParameters()) p.Assign(Load(file, path, name, p.ShapeArray(), staging));
                 for (int i = 0; file.Contains($"reference.{i}.mean"); i++)
                 {
                     var mean = file.Load($"reference.{i}.mean");
-                    references.Add(new ReferenceLatent(mean, Load(file, path, $"reference.{i}.std", mean.ShapeArray())));
+                    references.Add(new ReferenceLatent(mean, Load(file, path, $"reference.{i}.std", mean.ShapeArray(), null)));
                 }
                 if (references.Count == 0) throw new IdentityFileException($"{path}: holds no reference latent");
                 int unexpected = file.Tensors.Count - adapter.NamedParameters().Count() - 2 * references.Count;
@@ -82,11 +85,11 @@ public static class IdentityFile
         }
     }
 
-    private static Tensor Load(Checkpoint file, string path, string name, int[] shape)
+    private static Tensor Load(Checkpoint file, string path, string name, int[] shape, DeviceStaging? staging)
     {
         if (!file.TryGet(name, out var info)) throw new IdentityFileException($"{path}: tensor '{name}' is missing");
         if (!info.Shape.SequenceEqual(shape))
             throw new IdentityFileException($"{path}: tensor '{name}' is {info.ShapeString}, this base model needs [{string.Join(",", shape)}]");
-        return file.Load(name, Kernels.DType.F32);
+        return staging != null ? file.Load(name, Kernels.DType.F32, staging) : file.Load(name, Kernels.DType.F32);
     }
 }

@@ -54,19 +54,19 @@ public sealed class Restorer : IDisposable
         Device = ResolveDevice(device, precision);
         Precision = precision;
         _weights = weights;
-        if (Device != Graph.Device.Cpu) weights.MoveTo(Device);
+        if (Device != Graph.Device.Cpu) weights.MoveTo(Device);   // a no-op for weights loaded onto the device (Load)
         _predictor = new StableSRNoisePredictor(weights.Model);
     }
 
     public static Restorer Load(string modelPath, string vaePath, DeviceChoice device = DeviceChoice.Auto, Precision precision = Precision.Fp32)
     {
-        ResolveDevice(device, precision);   // fail before reading gigabytes
-        return new Restorer(StableSRWeights.Load(modelPath, vaePath), device, precision);
+        var target = ResolveDevice(device, precision);   // fail before reading gigabytes, and read them straight onto the device
+        return new Restorer(StableSRWeights.Load(modelPath, vaePath, target), device, precision);
     }
 
     /// <summary>
     /// cpu and auto run on the CPU reference backend; cuda opens the CUDA backend (or fails with its reason) and the
-    /// weights move there. auto stays on the CPU until the GPU parity suite has run on real hardware: the CUDA path is
+    /// weights load straight into its memory. auto stays on the CPU until the GPU parity suite has run on real hardware: the CUDA path is
     /// opt-in so an unverified device never changes a user's results silently. bf16 is refused: the F ops compute and
     /// allocate f32, so bf16 storage is reachable only through the backend directly.
     /// </summary>
@@ -242,9 +242,7 @@ public sealed class Restorer : IDisposable
     /// <summary>Reads an identity file made for this restorer's base model (docs/identity-files.md).</summary>
     public Identity ReadIdentity(string path)
     {
-        var identity = IdentityFile.Read(path, _weights.Model);
-        identity.MoveTo(Device);
-        return identity;
+        return IdentityFile.Read(path, _weights.Model, Device);
     }
 
 

@@ -33,8 +33,14 @@ public sealed class StableSRWeights : IDisposable
         return File.Exists(configPath) ? StableSRConfig.Load(configPath) : StableSRConfig.Full512;
     }
 
-    public static StableSRWeights Load(string modelPath, string vaePath)
+    /// <summary>
+    /// Reads both files into networks on <paramref name="device"/> (default the host). On the host f32 tensors are used
+    /// in place over the file mapping; on another device every parameter is made there and filled through small host
+    /// staging buffers (<see cref="DeviceStaging"/>), so the host never holds the model.
+    /// </summary>
+    public static StableSRWeights Load(string modelPath, string vaePath, Device? device = null)
     {
+        var staging = device is { } d && d != Device.Cpu ? new DeviceStaging(d) : null;
         foreach (var (path, what) in new[] { (modelPath, "StableSR checkpoint"), (vaePath, "CFW VAE checkpoint") })
             if (!File.Exists(path)) throw new WeightsException($"{path}: the {what} does not exist; {ReadmeHint}");
         var config = ConfigFor(modelPath);
@@ -43,18 +49,14 @@ public sealed class StableSRWeights : IDisposable
         try
         {
             using (var file = Open(modelPath))
-                foreach (var (component, module) in new (StableSRComponent, Modules.Module)[]
+                foreach (var (component, module) in Components(model))
                 {
-                    (StableSRComponent.Unet, model.DiffusionModel), (StableSRComponent.TimeAwareEncoder, model.StructCondStageModel),
-                    (StableSRComponent.Vae, model.FirstStageModel), (StableSRComponent.TextEncoder, model.CondStageModel),
-                })
-                {
-                    Check(modelPath, component, LoadReport.LoadInto(file, module, component));
+                    Check(modelPath, component, LoadReport.LoadInto(file, module, component, staging: staging));
                     CheckFinite(modelPath, module, component);
                 }
             using (var file = Open(vaePath))
             {
-                Check(vaePath, StableSRComponent.CfwVae, LoadReport.LoadInto(file, vae, StableSRComponent.CfwVae));
+                Check(vaePath, StableSRComponent.CfwVae, LoadReport.LoadInto(file, vae, StableSRComponent.CfwVae, staging: staging));
                 CheckFinite(vaePath, vae, StableSRComponent.CfwVae);
             }
         }
@@ -66,6 +68,13 @@ public sealed class StableSRWeights : IDisposable
         }
         return new StableSRWeights(config, model, vae);
     }
+
+    /// <summary>The networks of the main checkpoint, each with the component its keys are routed to.</summary>
+    public static (StableSRComponent Component, Modules.Module Module)[] Components(LatentDiffusionSRTextWT model) =>
+    [
+        (StableSRComponent.Unet, model.DiffusionModel), (StableSRComponent.TimeAwareEncoder, model.StructCondStageModel),
+        (StableSRComponent.Vae, model.FirstStageModel), (StableSRComponent.TextEncoder, model.CondStageModel),
+    ];
 
     private static Checkpoint Open(string path)
     {
@@ -91,13 +100,33 @@ public sealed class StableSRWeights : IDisposable
     private static void CheckFinite(string path, Modules.Module module, StableSRComponent component)
     {
         var bad = module.NamedParameters(StableSRKeyMap.PrefixOf(component))
-            .Where(p => p.Param.Value != null)
-            .Select(p => (p.Path, Counts: TensorValues.Count(p.Param.Value!.Span<float>())))
+            .Where(p => p.Param.Value is { } v && !SurelyFinite(v))
+            .Select(p => (p.Path, Counts: Counts(p.Param.Value!)))
             .Where(p => p.Counts.NonFinite > 0).ToList();
         if (bad.Count == 0) return;
         throw new WeightsException($"{path}: {bad.Count} tensor(s) hold non-finite values, so the checkpoint is damaged: "
             + string.Join("; ", bad.Take(5).Select(b => $"'{b.Path}' {b.Counts}")) + (bad.Count > 5 ? $"; … and {bad.Count - 5} more" : "")
             + $" (`pfstorer weights verify {path}` lists them all); {ReadmeHint}");
+    }
+
+    /// <summary>
+    /// A device tensor is screened with one sum on the device, so its values need not cross the bus: NaN and ±Inf
+    /// always make the sum non-finite. Finite values can overflow it too, so a non-finite sum is only a suspicion that
+    /// <see cref="Counts"/> settles. Host tensors are counted directly.
+    /// </summary>
+    private static bool SurelyFinite(Tensor t)
+    {
+        if (t.Device == Device.Cpu) return false;
+        using var sum = F.Sum(t);
+        using var host = sum.To(Device.Cpu);
+        return float.IsFinite(host.Span<float>()[0]);
+    }
+
+    private static ValueCounts Counts(Tensor t)
+    {
+        if (t.Device == Device.Cpu) return TensorValues.Count(t.Span<float>());
+        using var host = t.To(Device.Cpu);
+        return TensorValues.Count(host.Span<float>());
     }
 
     /// <summary>Moves every loaded parameter to <paramref name="device"/> (host copies are released as each one moves).</summary>

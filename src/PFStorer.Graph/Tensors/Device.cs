@@ -6,5 +6,5 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
 {
     public static Device Cpu => new(DeviceKind.Cpu);
     public static Device Cuda(int index = 0) => new(DeviceKind.Cuda, index);
-    public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"cuda:{Index}";
+    public override string ToString() => Kind == DeviceKind.Cpu ? (Index == 0 ? "cpu" : $"cpu:{Index}") : $"cuda:{Index}";
 }

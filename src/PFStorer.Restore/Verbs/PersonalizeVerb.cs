@@ -91,8 +91,7 @@ internal static class PersonalizeVerb
         try
         {
             device = Restorer.ResolveDevice(RestoreVerb.ParseDevice(parse.GetValue(DeviceOpt)), Precision.Fp32);
-            weights = StableSRWeights.Load(parse.GetValue(Weights)!, parse.GetValue(Vae)!);
-            if (device != Graph.Device.Cpu) weights.MoveTo(device);
+            weights = StableSRWeights.Load(parse.GetValue(Weights)!, parse.GetValue(Vae)!, device);
         }
         catch (Exception e) when (e is WeightsException or NotSupportedException or InvalidDataException) { return Fail(ExitCodes.Usage, e.Message); }
         using (weights)

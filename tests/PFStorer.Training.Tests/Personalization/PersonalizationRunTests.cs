@@ -1,6 +1,7 @@
 using PFStorer.Graph;
 using PFStorer.Graph.Models;
 using PFStorer.Graph.Personalization;
+using PFStorer.Graph.Tests.Autograd;
 using PFStorer.Training.Personalization;
 using Xunit;
 
@@ -124,6 +125,13 @@ public sealed class PersonalizationRunTests(TinyPersonalization fx) : IClassFixt
             Assert.Equal(run.Photos[2].Latent.Std.ToFloatArray(), identity.References[2].Std.ToFloatArray());
             Assert.Equal(BaseFingerprint.Of(fx.Tiny.Model), identity.BaseFingerprint);
             Assert.Equal("2026-12-01T00:00:00Z", identity.Metadata["created"]);
+            var device = CountingBackend.Create();
+            using var onDevice = IdentityFile.Read(path, fx.Tiny.Model, device.Device);
+            foreach (var (name, p) in onDevice.Adapter.NamedParameters())
+            {
+                Assert.Equal(device.Device, p.Tensor.Device);
+                Assert.Equal(written[name], p.Tensor.ToFloatArray());
+            }
             Assert.Contains("\"seed\":\"7\"", identity.Metadata["hyperparameters"]);
             Assert.Contains("centre crop", identity.Metadata["photo_preparation"]);
         }
