@@ -14,10 +14,12 @@ public static class RandomWeights
     {
         foreach (var (path, p) in module.NamedParameters())
         {
-            var values = new float[p.Numel];
+            // Straight into pool memory: no managed copy of the weights (the full model would leave gigabytes of garbage).
+            var tensor = Tensor.Zeros(p.ShapeArray());
+            var values = tensor.Span<float>();
             if (p.Shape.Length >= 2) Fill(rng, values, MathF.Sqrt(3f * p.Shape[0] / p.Numel));
-            else if (p.Shape.Length == 1 && path.EndsWith("weight", StringComparison.Ordinal)) Array.Fill(values, 1f);
-            p.Assign(Tensor.FromArray(values, p.ShapeArray()));
+            else if (p.Shape.Length == 1 && path.EndsWith("weight", StringComparison.Ordinal)) values.Fill(1f);
+            p.Assign(tensor);
         }
     }
 
@@ -29,7 +31,7 @@ public static class RandomWeights
         return Tensor.FromArray(values, shape);
     }
 
-    private static void Fill(Random rng, float[] values, float bound)
+    private static void Fill(Random rng, Span<float> values, float bound)
     {
         for (int i = 0; i < values.Length; i++) values[i] = (2f * rng.NextSingle() - 1f) * bound;
     }

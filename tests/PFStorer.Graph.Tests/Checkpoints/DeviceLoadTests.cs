@@ -133,7 +133,7 @@ public sealed class DeviceLoadTests(TinyWeightFiles files) : IClassFixture<TinyW
         string path = Path.Combine(Directory.CreateTempSubdirectory("pfstorer-fail-").FullName, "w.safetensors");
         var values = new Half[50_000];
         SafetensorsWriter.Write(path, [new SafetensorsEntry("w", CheckpointDType.F16, [values.Length],
-            s => s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())))]);
+            s => s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())))], cancel: TestContext.Current.CancellationToken);
         var bytes = File.ReadAllBytes(path);
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
         using var ckpt = Checkpoint.Open(new FailingSource(bytes, failFrom: bytes.Length - 20_000));

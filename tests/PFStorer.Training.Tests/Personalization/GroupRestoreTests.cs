@@ -16,7 +16,7 @@ namespace PFStorer.Training.Tests.Personalization;
 /// </summary>
 public sealed class GroupRestoreTests(TinyPersonalization fx) : IClassFixture<TinyPersonalization>, IDisposable
 {
-    private readonly Restorer _restorer = Restorer.Load(Fixtures.Path("stablesr-tiny", "model.safetensors"), Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors"), DeviceChoice.Cpu);
+    private readonly Restorer _restorer = TinyPersonalization.LoadRestorer();
     private readonly FaceAnalyzer _faces = FaceAnalyzer.Load(FaceFixtures.WeightsDir);
     private readonly Image _pair = ImageFile.Read(FaceFixtures.Image("pair"));
     private static readonly RestoreSettings Settings = new() { Steps = 1, Seed = 11, Upscale = 1.5f, Prompt = Prompts.PositiveWithIdentity };
@@ -32,16 +32,8 @@ public sealed class GroupRestoreTests(TinyPersonalization fx) : IClassFixture<Ti
             run.WriteIdentity(path, DateTimeOffset.UnixEpoch);
         }
         var identity = _restorer.ReadIdentity(path);
-        if (tokenSeed is { } seed) Randomise(identity.Adapter.Token, seed);
+        if (tokenSeed is { } seed) TinyPersonalization.Randomise(identity.Adapter.Token, seed);
         return identity;
-    }
-
-    private static void Randomise(Parameter p, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[p.Numel];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() - 0.5);
-        p.Assign(Tensor.FromArray(v, p.ShapeArray()));
     }
 
     private IReadOnlyList<AnalyzedFace> PairFaces()

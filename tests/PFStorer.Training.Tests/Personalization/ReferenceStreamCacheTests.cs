@@ -15,12 +15,9 @@ namespace PFStorer.Training.Tests.Personalization;
 /// </summary>
 public sealed class ReferenceStreamCacheTests(TinyPersonalization fx) : IClassFixture<TinyPersonalization>, IDisposable
 {
-    private readonly Restorer _cached = Load(), _uncached = Load();
+    private readonly Restorer _cached = TinyPersonalization.LoadRestorer(), _uncached = TinyPersonalization.LoadRestorer();
     private readonly Image _old = ImageFile.Read(Fixtures.Example("astronaut", "old.png"));
     private static readonly RestoreSettings Base = new() { Steps = 3, Seed = 11, Prompt = Prompts.PositiveWithIdentity };
-
-    private static Restorer Load() =>
-        Restorer.Load(Fixtures.Path("stablesr-tiny", "model.safetensors"), Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors"), DeviceChoice.Cpu);
 
     /// <summary>A fresh identity read back through <paramref name="restorer"/>, with random γ and token so every block acts.</summary>
     private Identity ActingIdentity(Restorer restorer, string name, int seed)
@@ -29,17 +26,9 @@ public sealed class ReferenceStreamCacheTests(TinyPersonalization fx) : IClassFi
         if (!File.Exists(path))
             using (var run = fx.Run(fx.Settings(1))) run.WriteIdentity(path, DateTimeOffset.UnixEpoch);
         var identity = restorer.ReadIdentity(path);
-        Randomise(identity.Adapter.Token, seed);
-        foreach (var block in identity.Adapter.Blocks) Randomise(block.Gamma, ++seed);
+        TinyPersonalization.Randomise(identity.Adapter.Token, seed);
+        foreach (var block in identity.Adapter.Blocks) TinyPersonalization.Randomise(block.Gamma, ++seed);
         return identity;
-    }
-
-    private static void Randomise(Parameter p, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[p.Numel];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() - 0.5);
-        p.Assign(Tensor.FromArray(v, p.ShapeArray()));
     }
 
     private static float[] Restore(Restorer restorer, Image image, RestoreSettings settings) =>
@@ -101,7 +90,7 @@ public sealed class ReferenceStreamCacheTests(TinyPersonalization fx) : IClassFi
         using var identity = ActingIdentity(_cached, "token.pfid.safetensors", 7);
         var settings = Base with { Identity = identity };
         Restore(_cached, _old, settings);
-        Randomise(identity.Adapter.Token, 99);   // the positive branch's context changes: the recorded stream no longer holds
+        TinyPersonalization.Randomise(identity.Adapter.Token, 99);   // the positive branch's context changes: the recorded stream no longer holds
         var afterChange = Restore(_cached, _old, settings);
         Assert.Equal(Restore(_uncached, _old, settings with { ReferenceCacheBytes = 0 }), afterChange);
 

@@ -13,7 +13,7 @@ namespace PFStorer.Training.Tests.Personalization;
 /// </summary>
 public sealed class RestoreWithIdentityTests(TinyPersonalization fx) : IClassFixture<TinyPersonalization>, IDisposable
 {
-    private readonly Restorer _restorer = Restorer.Load(Fixtures.Path("stablesr-tiny", "model.safetensors"), Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors"), DeviceChoice.Cpu);
+    private readonly Restorer _restorer = TinyPersonalization.LoadRestorer();
     private readonly Image _old = ImageFile.Read(Fixtures.Example("astronaut", "old.png"));
     private static readonly RestoreSettings Base = new() { Steps = 3, Seed = 5 };
 
@@ -23,14 +23,6 @@ public sealed class RestoreWithIdentityTests(TinyPersonalization fx) : IClassFix
         string path = fx.Temp(name);
         using (var run = fx.Run(fx.Settings(1))) run.WriteIdentity(path, DateTimeOffset.UnixEpoch);
         return _restorer.ReadIdentity(path);
-    }
-
-    private static void Randomise(Parameter p, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[p.Numel];
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() - 0.5);
-        p.Assign(Tensor.FromArray(v, p.ShapeArray()));
     }
 
     private byte[] Restore(RestoreSettings settings) => _restorer.Restore(_old, settings).U8!;
@@ -51,10 +43,10 @@ public sealed class RestoreWithIdentityTests(TinyPersonalization fx) : IClassFix
     public void ALearnedIdentityChangesTheRestorationAndLambdaZeroEqualsTheTokenOnlyModel()
     {
         using var identity = FreshIdentity("random.pfid.safetensors");
-        Randomise(identity.Adapter.Token, 1);
+        TinyPersonalization.Randomise(identity.Adapter.Token, 1);
         var tokenOnly = Restore(With(identity));
         int seed = 2;
-        foreach (var block in identity.Adapter.Blocks) Randomise(block.Gamma, seed++);
+        foreach (var block in identity.Adapter.Blocks) TinyPersonalization.Randomise(block.Gamma, seed++);
         var full = Restore(With(identity));
         var lambdaZero = Restore(With(identity, lambdaAtt: 0f));
         var baseline = Restore(Base);
@@ -73,7 +65,7 @@ public sealed class RestoreWithIdentityTests(TinyPersonalization fx) : IClassFix
         using (var a = FreshIdentity("a.pfid.safetensors"))
         using (var b = FreshIdentity("b.pfid.safetensors"))
         {
-            Randomise(b.Adapter.Blocks[0].Gamma, 9);
+            TinyPersonalization.Randomise(b.Adapter.Blocks[0].Gamma, 9);
             var first = Restore(With(a));
             Restore(With(b));
             Assert.Equal(first, Restore(With(a)));

@@ -1,4 +1,6 @@
 using PFStorer.Graph;
+using PFStorer.Graph.Modules;
+using PFStorer.Graph.Pipeline;
 using PFStorer.Images;
 using PFStorer.Training.Personalization;
 
@@ -24,6 +26,19 @@ public sealed class TinyPersonalization : IDisposable
     public PersonalizationRun Run(PersonalizeSettings settings) => new(Tiny.Model, Photos, settings, Device.Cpu);
 
     public string Temp(string name) => Path.Combine(Dir, name);
+
+    /// <summary>A restorer of the tiny model on the CPU, as the host loads it (the fixture's model is for training).</summary>
+    public static Restorer LoadRestorer() =>
+        Restorer.Load(Fixtures.Path("stablesr-tiny", "model.safetensors"), Fixtures.Path("stablesr-tiny", "vae_cfw.safetensors"), DeviceChoice.Cpu);
+
+    /// <summary>Replaces a parameter with values ~ U(−0.5, 0.5) from <paramref name="seed"/>: an adapter whose blocks act.</summary>
+    public static void Randomise(Parameter p, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new float[p.Numel];
+        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() - 0.5);
+        p.Assign(Tensor.FromArray(v, p.ShapeArray()));
+    }
 
     public void Dispose()
     {
