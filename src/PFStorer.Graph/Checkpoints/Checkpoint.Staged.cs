@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using PFStorer.Graph.Backends;
 using PFStorer.Kernels;
 
@@ -52,27 +51,22 @@ public abstract partial class Checkpoint
         long blocks = (info.Numel + staging.BlockElements - 1) / staging.BlockElements;
         var pool = CpuBackend.Instance.Pool;
         var options = new ParallelOptions { MaxDegreeOfParallelism = staging.Workers };
-        try
+        ParallelFailure.Unwrap(() => Parallel.For(0, blocks, options, () => pool.Rent(staging.BufferBytes(info.DType, target)), (b, _, buffer) =>
         {
-            Parallel.For(0, blocks, options, () => pool.Rent(staging.BufferBytes(info.DType, target)), (b, _, buffer) =>
+            long i = b * staging.BlockElements;
+            int n = (int)Math.Min(staging.BlockElements, info.Numel - i);
+            var block = new Span<byte>((byte*)buffer.Pointer, n * et);
+            long at = info.StorageStart + (info.StorageOffset + i) * es;
+            if (!convert) Source.Read(at, block);
+            else
             {
-                long i = b * staging.BlockElements;
-                int n = (int)Math.Min(staging.BlockElements, info.Numel - i);
-                var block = new Span<byte>((byte*)buffer.Pointer, n * et);
-                long at = info.StorageStart + (info.StorageOffset + i) * es;
-                if (!convert) Source.Read(at, block);
-                else
-                {
-                    var raw = new Span<byte>((byte*)buffer.Pointer + (long)staging.BlockElements * et, n * es);
-                    Source.Read(at, raw);
-                    ElementConversion.Convert(raw, info.DType, block, target, n);
-                }
-                CopyInto(flat, i, block);
-                return buffer;
-            }, pool.Return);
-        }
-        // A bad file fails every worker alike: report the first failure as itself (it names the file), not as an aggregate.
-        catch (AggregateException e) { ExceptionDispatchInfo.Throw(e.Flatten().InnerExceptions[0]); }
+                var raw = new Span<byte>((byte*)buffer.Pointer + (long)staging.BlockElements * et, n * es);
+                Source.Read(at, raw);
+                ElementConversion.Convert(raw, info.DType, block, target, n);
+            }
+            CopyInto(flat, i, block);
+            return buffer;
+        }, pool.Return));
     }
 
     /// <summary>Has <paramref name="flat"/>'s backend copy host <paramref name="bytes"/> into it from element <paramref name="start"/> on.</summary>

@@ -82,8 +82,16 @@ public sealed class LoadReport
             .Select(t => new KeyShape(t.Name, t.ShapeArray()));
         var report = Compare(StableSRKeyMap.ExpectedKeys(module, component), mine);
         var bad = report.Missing.Select(m => m.Key).Concat(report.Mismatched.Select(m => m.Key)).ToHashSet(StringComparer.Ordinal);
-        foreach (var (path, param) in module.NamedParameters(StableSRKeyMap.PrefixOf(component)))
-            if (!bad.Contains(path)) param.Assign(Load(checkpoint, path, dtype, staging));
+        var todo = module.NamedParameters(StableSRKeyMap.PrefixOf(component)).Where(p => !bad.Contains(p.Path)).ToArray();
+        if (staging != null)
+            // Device loads go one tensor at a time: the staging's worker count is what bounds their host memory.
+            foreach (var (path, param) in todo) param.Assign(Load(checkpoint, path, dtype, staging));
+        else
+            // Host loads run tensors side by side as well as blocks within a tensor: most of the 1,600 tensors of a
+            // StableSR checkpoint are too small to split, and loaded one by one they left a core idle (f16 512 model:
+            // 4–6 s → 3–4 s on 2 cores, docs/architecture.md "Loading weights").
+            ParallelFailure.Unwrap(() => Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                p => p.Param.Assign(Load(checkpoint, p.Path, dtype, null))));
         return report;
     }
 
