@@ -9,9 +9,11 @@ public abstract partial class Checkpoint
     /// Reads one tensor into a new contiguous tensor on <see cref="DeviceStaging.Device"/>, converting to
     /// <paramref name="dtype"/> on the way, block by block through <paramref name="staging"/>'s host buffers: the whole
     /// tensor never exists on the host (a strided one, which upstream files do not hold, is gathered on the host first).
+    /// Without staging it is an ordinary host load.
     /// </summary>
-    public Tensor Load(string name, DType dtype, DeviceStaging staging)
+    public Tensor Load(string name, DType dtype, DeviceStaging? staging)
     {
+        if (staging == null) return Load(name, dtype);
         var info = this[name];
         var target = CheckpointDTypeInfo.FromEngine(dtype);
         if (!ElementConversion.CanConvert(info.DType, target))

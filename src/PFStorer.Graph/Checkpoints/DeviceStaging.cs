@@ -26,6 +26,9 @@ public sealed record DeviceStaging
         Workers = workers > 0 ? workers : Environment.ProcessorCount;
     }
 
+    /// <summary>Staging with the defaults for <paramref name="device"/>; null for the host (or no device), which loads in place.</summary>
+    public static DeviceStaging? For(Device? device) => device is { } d && d != Device.Cpu ? new DeviceStaging(d) : null;
+
     /// <summary>Bytes of one worker's staging buffer: the file's block and, when the dtypes differ, its converted copy.</summary>
     public long BufferBytes(CheckpointDType file, CheckpointDType target) =>
         (long)BlockElements * (file == target ? target.Size() : file.Size() + target.Size());

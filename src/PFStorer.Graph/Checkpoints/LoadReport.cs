@@ -96,8 +96,7 @@ public sealed class LoadReport
     }
 
     private static Tensor Load(Checkpoint checkpoint, string path, DType dtype, DeviceStaging? staging) =>
-        staging != null ? checkpoint.Load(path, dtype, staging)
-        : checkpoint.CanMap(path, dtype) ? checkpoint.Map(path) : checkpoint.Load(path, dtype);
+        staging == null && checkpoint.CanMap(path, dtype) ? checkpoint.Map(path) : checkpoint.Load(path, dtype, staging);
 
     /// <summary>The summary line, then one line per missing, unexpected and mismatched key (names as the file has them).</summary>
     public IEnumerable<string> Lines()

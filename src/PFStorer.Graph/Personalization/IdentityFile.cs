@@ -40,7 +40,7 @@ public static class IdentityFile
     /// </summary>
     public static Identity Read(string path, LatentDiffusionSRTextWT model, Device? device = null)
     {
-        var staging = device is { } d && d != Device.Cpu ? new DeviceStaging(d) : null;
+        var staging = DeviceStaging.For(device);
         if (!File.Exists(path)) throw new IdentityFileException($"{path}: the identity file does not exist");
         Checkpoint file;
         try { file = Checkpoint.Open(path); }
@@ -90,6 +90,6 @@ public static class IdentityFile
         if (!file.TryGet(name, out var info)) throw new IdentityFileException($"{path}: tensor '{name}' is missing");
         if (!info.Shape.SequenceEqual(shape))
             throw new IdentityFileException($"{path}: tensor '{name}' is {info.ShapeString}, this base model needs [{string.Join(",", shape)}]");
-        return staging != null ? file.Load(name, Kernels.DType.F32, staging) : file.Load(name, Kernels.DType.F32);
+        return file.Load(name, Kernels.DType.F32, staging);
     }
 }

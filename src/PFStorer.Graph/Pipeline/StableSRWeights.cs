@@ -40,7 +40,7 @@ public sealed class StableSRWeights : IDisposable
     /// </summary>
     public static StableSRWeights Load(string modelPath, string vaePath, Device? device = null)
     {
-        var staging = device is { } d && d != Device.Cpu ? new DeviceStaging(d) : null;
+        var staging = DeviceStaging.For(device);
         foreach (var (path, what) in new[] { (modelPath, "StableSR checkpoint"), (vaePath, "CFW VAE checkpoint") })
             if (!File.Exists(path)) throw new WeightsException($"{path}: the {what} does not exist; {ReadmeHint}");
         var config = ConfigFor(modelPath);
