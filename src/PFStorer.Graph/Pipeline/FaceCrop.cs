@@ -33,8 +33,8 @@ public readonly record struct FaceCrop(int X, int Y, int Side)
         for (int p = 0; p < count; p++)
             for (int y = 0; y < Side; y++)
             {
-                int sy = Reflect(Y + y, h);
-                for (int x = 0; x < Side; x++) dst[(p * Side + y) * Side + x] = planes[(p * h + sy) * w + Reflect(X + x, w)];
+                int sy = TorchResize.Reflect(Y + y, h);
+                for (int x = 0; x < Side; x++) dst[(p * Side + y) * Side + x] = planes[(p * h + sy) * w + TorchResize.Reflect(X + x, w)];
             }
         return dst;
     }
@@ -64,14 +64,5 @@ public readonly record struct FaceCrop(int X, int Y, int Side)
     {
         double e = Math.Min(i + 0.5, side - i - 0.5) / side;
         return e >= FeatherFraction ? 1 : 0.5 - 0.5 * Math.Cos(Math.PI * e / FeatherFraction);
-    }
-
-    /// <summary>Index <paramref name="i"/> reflected into [0, n) without repeating the edge (F.pad "reflect"), any distance out.</summary>
-    private static int Reflect(int i, int n)
-    {
-        if (n == 1) return 0;
-        int period = 2 * (n - 1);
-        i = ((i % period) + period) % period;
-        return i < n ? i : period - i;
     }
 }

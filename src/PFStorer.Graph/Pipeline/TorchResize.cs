@@ -62,6 +62,18 @@ public static class TorchResize
     private static double Cubic1(double x) => ((A + 2) * x - (A + 3)) * x * x + 1;
     private static double Cubic2(double x) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
 
+    /// <summary>
+    /// Index <paramref name="i"/> reflected into [0, n) without repeating the edge sample, any distance out: F.pad's
+    /// "reflect", which is OpenCV's BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba).
+    /// </summary>
+    public static int Reflect(int i, int n)
+    {
+        if (n == 1) return 0;
+        int period = 2 * (n - 1);
+        i = ((i % period) + period) % period;
+        return i < n ? i : period - i;
+    }
+
     /// <summary>Reflect padding at the bottom and right (F.pad(x, (0, padW, 0, padH), "reflect")); pads must be smaller than the sides.</summary>
     public static float[] ReflectPadBottomRight(ReadOnlySpan<float> src, int planes, int h, int w, int padH, int padW)
     {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using PFStorer.Graph.Pipeline;
 using PFStorer.Images;
 
 namespace PFStorer.Training.Degradations;
@@ -157,23 +158,15 @@ public static class Filtering
         return a[k];
     }
 
-    /// <summary>OpenCV BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba): the edge sample is not repeated.</summary>
-    internal static int Reflect101(int i, int n)
-    {
-        if (n == 1) return 0;
-        while ((uint)i >= (uint)n) i = i < 0 ? -i : 2 * n - 2 - i;
-        return i;
-    }
-
     private static float[] PadReflect101(float[] s, int w, int h, int c, int rx, int ry)
     {
         int pw = w + 2 * rx;
         var padded = new float[(h + 2 * ry) * pw * c];
         for (int y = 0; y < h + 2 * ry; y++)
         {
-            int sy = Reflect101(y - ry, h);
+            int sy = TorchResize.Reflect(y - ry, h);
             for (int x = 0; x < pw; x++)
-                s.AsSpan((sy * w + Reflect101(x - rx, w)) * c, c).CopyTo(padded.AsSpan((y * pw + x) * c, c));
+                s.AsSpan((sy * w + TorchResize.Reflect(x - rx, w)) * c, c).CopyTo(padded.AsSpan((y * pw + x) * c, c));
         }
         return padded;
     }
